@@ -1,0 +1,117 @@
+"""The core process: devices, journal, money, central link and the session API, on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from drivers.base import DeviceError, DeviceState, DeviceStatus, StatusChanged
+from terminal.central import make_central
+from terminal.journal import Journal
+from terminal.kiosk import Kiosk
+from terminal.logs import log_event, setup_logging
+from terminal.session_api import SessionAPI
+from terminal.systemd import notify
+
+log = logging.getLogger("core")
+
+
+def make_acceptor_from_config(config: dict):
+    from drivers.acceptor import make_acceptor
+
+    acc = config["acceptor"]
+    options: dict = {"country": acc["country"], "poll_interval": acc["poll_interval_ms"] / 1000}
+    if acc["protocol"] == "essp":
+        options["fixed_key"] = int(acc["essp_fixed_key"], 16)
+    return make_acceptor(acc["protocol"], acc["port"], **options)
+
+
+def make_printer_from_config(config: dict):
+    from drivers.printer import make_printer
+
+    p = config["printer"]
+    return make_printer(
+        connection=p["connection"],
+        port=p["port"],
+        baudrate=p["baudrate"],
+        host=p["host"] or None,
+        tcp_port=p["tcp_port"],
+        paper_width_dots=p["paper_width_dots"],
+        native_qr=p["native_qr"],
+    )
+
+
+class Core:
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.journal = Journal(config["journal"]["path"])
+        self.central = make_central(config)
+        self.acceptor = make_acceptor_from_config(config)
+        self.printer = make_printer_from_config(config)
+        self.kiosk = Kiosk(config, self.journal, self.central, self.acceptor, self.printer)
+        api = config["session_api"]
+        self.session_api = SessionAPI(self.kiosk, api["host"], api["port"])
+        self._tasks: list[asyncio.Task] = []
+
+    async def _open(self, name: str, device) -> bool:
+        try:
+            await device.open()
+        except DeviceError as exc:
+            log_event(log, "device not available", logging.ERROR, device=name, error=str(exc))
+            self.kiosk.device_status[name] = DeviceStatus(
+                DeviceState.OFFLINE, ("open_failed",), str(exc)
+            )
+            return False
+        self.kiosk.device_status[name] = device.status()
+        log_event(log, "device open", device=name, **device.status().to_dict())
+        return True
+
+    async def _reopen_loop(self, name: str, device) -> None:
+        """Until the watchdog owns reconnects: retry a device that did not open, with backoff."""
+        delay = 1.0
+        while not await self._open(name, device):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+        if name == "acceptor":
+            await self.kiosk._on_acceptor_event(StatusChanged(device.status()))
+        self.kiosk._changed()
+
+    async def start(self) -> str:
+        for name, device in (("acceptor", self.acceptor), ("printer", self.printer)):
+            if not await self._open(name, device):
+                self._tasks.append(asyncio.create_task(self._reopen_loop(name, device)))
+        await self.kiosk.start()
+        url = await self.session_api.start()
+        log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
+        notify("READY=1", f"STATUS=ready; session API {url}")
+        return url
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.session_api.stop()
+        await self.kiosk.stop()
+        for device in (self.acceptor, self.printer):
+            try:
+                await device.close()
+            except Exception:
+                log.exception("closing device failed")
+        await self.central.close()
+        self.journal.close()
+
+
+async def run_core(config: dict) -> int:
+    setup_logging(config["logging"]["dir"], config["logging"]["level"], "core")
+    Path(config["journal"]["path"]).parent.mkdir(parents=True, exist_ok=True)
+    core = Core(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    url = await core.start()
+    print(f"session-api: {url}", flush=True)
+    await stop.wait()
+    await core.stop()
+    return 0

@@ -1,0 +1,705 @@
+"""The kiosk controller: one citizen session at a time, driven by intents and device events.
+
+Every money step is journaled (durable) before it is shown or acted on; completion after a crash
+runs through the same `_complete()` as normal running. The screen learns everything through
+`snapshot()` pushed to listeners (the session API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from drivers.base import (
+    BanknoteAcceptor,
+    DeviceState,
+    DeviceStatus,
+    NoteFoundAtPowerUp,
+    NoteInEscrow,
+    NoteRejected,
+    NoteReturned,
+    NoteStacked,
+    PrintError,
+    ReceiptPrinter,
+    StatusChanged,
+)
+from terminal import catalogue
+from terminal.central import CentralError
+from terminal.journal import Journal
+from terminal.logs import log_event, mask_digits, mask_name
+from terminal.outbox import Outbox
+from terminal.session import (
+    CANCELLABLE,
+    Bill,
+    Session,
+    State,
+    allowed_notes,
+    fold,
+    settlement,
+)
+
+log = logging.getLogger("kiosk")
+
+CONSUMER_NUMBER = re.compile(r"^\d{6,16}$")
+UNKNOWN_STATUS = DeviceStatus(DeviceState.OFFLINE, ("not_connected",))
+REJECT_MESSAGES = {
+    "insertion": "note_insert_flat",
+    "inhibited": "note_not_accepted_now",
+    "remained_in_head": "note_insert_flat",
+    "multiple_notes": "note_one_at_a_time",
+}
+
+
+def new_id(prefix: str, terminal_id: str) -> str:
+    stamp = datetime.now(UTC).strftime("%y%m%d%H%M%S")
+    return f"{prefix}-{terminal_id}-{stamp}-{secrets.token_hex(3).upper()}"
+
+
+class IntentError(Exception):
+    """An intent that cannot be done now; `key` is the message shown to the citizen."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
+        super().__init__(detail or key)
+        self.key = key
+
+
+class Kiosk:
+    def __init__(
+        self,
+        config: dict,
+        journal: Journal,
+        central: Any,
+        acceptor: BanknoteAcceptor | None,
+        printer: ReceiptPrinter | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.terminal_id: str = config["terminal"]["id"]
+        self.journal = journal
+        self.central = central
+        self.acceptor = acceptor
+        self.printer = printer
+        self.clock = clock
+        self.language: str = config["terminal"]["language"]
+        pay = config["payment"]
+        self.max_overpay = pay["max_overpay_paise"]
+        self.accepted_paise = {r * 100 for r in config["acceptor"]["accepted_notes"]}
+        self.session: Session | None = None
+        self.busy = False
+        self.message: dict | None = None
+        self.last_returned: dict | None = None
+        self.ask_more_time = False
+        self.deadline: float | None = None
+        self.device_status: dict[str, DeviceStatus] = {
+            "acceptor": UNKNOWN_STATUS,
+            "printer": UNKNOWN_STATUS,
+        }
+        self.out_of_service_command = False
+        self.outbox = Outbox(journal, central, config)
+        self._listeners: list[Callable[[dict], None]] = []
+        self._tasks: list[asyncio.Task] = []
+        self._finishing: asyncio.Task | None = None
+        self._seq = 0
+        self._enabled_notes: set[int] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Recover open sessions from the journal, then start consuming device events."""
+        if self.acceptor is not None:
+            self.device_status["acceptor"] = self.acceptor.status()
+            self._tasks.append(asyncio.create_task(self._acceptor_loop(), name="acceptor-events"))
+        if self.printer is not None:
+            self.device_status["printer"] = self.printer.status()
+        await self.recover()
+        self._tasks.append(asyncio.create_task(self._ticker(), name="session-ticker"))
+        self.outbox.start()
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+        for task in self._tasks:
+            task.cancel()
+        if self._finishing:
+            self._finishing.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def add_listener(self, listener: Callable[[dict], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[dict], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _changed(self) -> None:
+        self._seq += 1
+        snap = self.snapshot()
+        for listener in list(self._listeners):
+            try:
+                listener(snap)
+            except Exception:  # a broken screen connection must not stop the money path
+                log.exception("state listener failed")
+
+    # ------------------------------------------------------------------ what the screen sees
+
+    def services(self) -> dict[str, Any]:
+        acc = self.device_status["acceptor"].state
+        prn = self.device_status["printer"]
+        printer_ok = (
+            prn.state in (DeviceState.ONLINE, DeviceState.BUSY) and "paper_out" not in prn.detail
+        )
+        acceptor_ok = acc in (DeviceState.ONLINE, DeviceState.BUSY)
+        reasons = []
+        if not acceptor_ok:
+            reasons.append("acceptor_unavailable")
+        if not printer_ok:
+            reasons.append(
+                "printer_out_of_paper" if "paper_out" in prn.detail else "printer_unavailable"
+            )
+        cash = acceptor_ok and printer_ok and not self.out_of_service_command
+        if self.out_of_service_command:
+            reasons.append("out_of_service_by_control_room")
+        return {
+            "cash_payment": cash,
+            "lookup": not self.out_of_service_command,
+            "out_of_service": not cash and self.out_of_service_command,
+            "reasons": reasons,
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        s = self.session
+        state: dict[str, Any] = {
+            "seq": self._seq,
+            "screen": s.state.value if s else State.IDLE.value,
+            "language": self.language,
+            "terminal": {
+                "id": self.terminal_id,
+                "location": self.config["terminal"]["location"],
+                "helpline": self.config["terminal"]["helpline"],
+            },
+            "catalogue": catalogue.catalogue(),
+            "services": self.services(),
+            "devices": {k: v.to_dict() for k, v in self.device_status.items()},
+            "busy": self.busy,
+            "message": self.message,
+            "ask_more_time": self.ask_more_time,
+            "seconds_left": None
+            if self.deadline is None
+            else max(0, round(self.deadline - self.clock())),
+            "session": None,
+        }
+        if s is None:
+            return state
+        bill = s.bill
+        state["session"] = {
+            "session_id": s.session_id,
+            "service": s.service,
+            "provider": s.provider,
+            "consumer_masked": mask_digits(s.consumer_number) if s.consumer_number else "",
+            "bill": None
+            if bill is None
+            else {
+                "consumer_name_masked": mask_name(bill.consumer_name),
+                "period": bill.period,
+                "due_paise": bill.due_paise,
+                "due_date": bill.due_date,
+                "status": bill.status,
+            },
+            "due_paise": s.due_paise,
+            "paid_paise": s.paid_paise,
+            "remaining_paise": s.remaining_paise,
+            "notes_paise": s.notes,
+            "accepted_now_paise": sorted(self._enabled_notes or ()),
+            "last_returned": self.last_returned,
+            "cash_in_machine": s.paid_paise > 0,
+            "txn_id": s.txn_id,
+            "receipt_no": s.receipt_no,
+            "provisional": s.settled and s.amount_paise > 0 and s.receipt_no is None,
+            "amount_paise": s.amount_paise,
+            "voucher": None if not s.voucher_id else {"id": s.voucher_id, "paise": s.voucher_paise},
+            "printed": sorted(s.printed),
+            "print_failed": sorted(s.print_failed - s.printed),
+            "recovered": s.recovered,
+        }
+        return state
+
+    # ------------------------------------------------------------------ intents
+
+    async def intent(self, name: str, args: dict[str, Any]) -> None:
+        """Apply one citizen intent; raises IntentError with a message key when it cannot."""
+        handler = getattr(self, f"_intent_{name}", None)
+        if handler is None:
+            raise IntentError("unknown_intent", f"unknown intent {name!r}")
+        self._touch()
+        try:
+            await handler(args)
+        finally:
+            self._changed()
+
+    def _touch(self) -> None:
+        """Citizen activity: restart the inactivity timer of the current step."""
+        self.ask_more_time = False
+        s = self.session
+        pay = self.config["payment"]
+        if s is None:
+            self.deadline = None
+        elif s.state in (State.IDENTIFY, State.BILL):
+            self.deadline = self.clock() + pay["identify_timeout_s"]
+        elif s.state == State.PAYING:
+            self.deadline = self.clock() + pay["cash_idle_timeout_s"]
+        elif s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
+            self.deadline = self.clock() + pay["done_screen_s"]
+        else:
+            self.deadline = None
+
+    async def _intent_language(self, args: dict) -> None:
+        lang = args.get("language")
+        if lang not in ("hi", "en"):
+            raise IntentError("bad_request", "language must be hi or en")
+        self.language = lang
+
+    async def _intent_more_time(self, args: dict) -> None:
+        self.ask_more_time = False
+
+    async def _intent_start(self, args: dict) -> None:
+        if self.session is not None and self.session.state not in (
+            State.DONE,
+            State.CANCELLED,
+            State.TIMEOUT,
+        ):
+            raise IntentError("session_in_progress")
+        if not self.services()["cash_payment"]:
+            raise IntentError("service_unavailable")
+        provider = args.get("provider", "")
+        if provider not in catalogue.PROVIDERS:
+            raise IntentError("bad_request", f"unknown provider {provider!r}")
+        self._end_session()
+        sid = new_id("S", self.terminal_id)
+        self.session = Session(
+            sid, service=catalogue.PROVIDERS[provider]["service"], provider=provider
+        )
+        self.session.move(State.IDENTIFY)
+        self.message = None
+        self.last_returned = None
+        self._touch()
+        log_event(log, "session started", session=sid, provider=provider)
+
+    async def _intent_consumer(self, args: dict) -> None:
+        s = self._need(State.IDENTIFY, State.BILL)
+        number = str(args.get("number", "")).strip()
+        if not CONSUMER_NUMBER.match(number):
+            self.message = {"key": "consumer_number_invalid"}
+            raise IntentError("consumer_number_invalid")
+        if s.state == State.BILL:
+            s.move(State.IDENTIFY)
+        s.consumer_number = number
+        self.busy = True
+        self.message = {"key": "please_wait"}
+        self._changed()
+        try:
+            bill = await self.central.fetch_bill(s.provider, number)
+        except CentralError as exc:
+            self.busy = False
+            key = (
+                "bill_not_found"
+                if exc.code == "bill_not_found"
+                else (
+                    "consumer_number_invalid"
+                    if exc.code == "bad_request"
+                    else "central_unavailable"
+                )
+            )
+            self.message = {"key": key}
+            log_event(
+                log, "bill fetch failed", logging.WARNING, session=s.session_id, error=str(exc)
+            )
+            raise IntentError(key, str(exc)) from None
+        self.busy = False
+        if self.session is not s or s.state != State.IDENTIFY:
+            return  # cancelled while we waited
+        if bill.status == "paid":
+            self.message = {"key": "bill_already_paid"}
+            raise IntentError("bill_already_paid")
+        if bill.due_paise <= 0:
+            self.message = {"key": "nothing_due"}
+            raise IntentError("nothing_due")
+        s.bill = bill
+        s.move(State.BILL)
+        self.message = None
+        self._touch()
+
+    async def _intent_confirm(self, args: dict) -> None:
+        s = self._need(State.BILL)
+        assert s.bill is not None
+        if self.printer is not None:
+            status = await self.printer.refresh_status()
+            self._set_device("printer", status)
+        if not self.services()["cash_payment"]:
+            self.message = {"key": "service_unavailable"}
+            raise IntentError("service_unavailable")
+        # The session exists in the journal from here on: cash may now go in.
+        self.journal.append(
+            "session_opened",
+            s.session_id,
+            {
+                "service": s.service,
+                "provider": s.provider,
+                "consumer_number": s.consumer_number,
+            },
+        )
+        self.journal.append("bill", s.session_id, s.bill.to_dict())
+        s.opened = True
+        s.move(State.PAYING)
+        self.message = {"key": "insert_note"}
+        self._touch()
+        await self._update_acceptor()
+
+    async def _intent_back(self, args: dict) -> None:
+        s = self._need(State.BILL)
+        s.bill = None
+        s.move(State.IDENTIFY)
+        self._touch()
+
+    async def _intent_cancel(self, args: dict) -> None:
+        s = self.session
+        if s is None:
+            return
+        if s.state in CANCELLABLE or (s.state == State.PAYING and s.paid_paise == 0):
+            await self._cancel(s, State.CANCELLED)
+        elif s.state == State.PAYING:
+            # Cash is in: the session can only complete. Stopping early means a voucher.
+            await self._settle(s)
+        else:
+            raise IntentError("cannot_cancel_now")
+
+    async def _intent_finish(self, args: dict) -> None:
+        s = self.session
+        if s is not None and s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
+            self._end_session()
+            self._touch()
+
+    def _need(self, *states: State) -> Session:
+        s = self.session
+        if s is None or s.state not in states:
+            raise IntentError("not_now", f"intent not valid in {s.state.value if s else 'IDLE'}")
+        return s
+
+    # ------------------------------------------------------------------ session endings
+
+    async def _cancel(self, s: Session, outcome: State) -> None:
+        was_paying = s.state == State.PAYING
+        s.move(outcome)
+        if was_paying:
+            await self._update_acceptor()
+        if s.opened:
+            self.journal.append(
+                "session_closed",
+                s.session_id,
+                {"outcome": outcome.value.lower()},
+                key=f"closed:{s.session_id}",
+            )
+        self.message = {"key": "cancelled" if outcome == State.CANCELLED else "timed_out"}
+        self._touch()
+        log_event(log, "session ended without cash", session=s.session_id, outcome=outcome.value)
+
+    def _end_session(self) -> None:
+        s = self.session
+        if s is not None and s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
+            self.session = None
+            self.message = None
+            self.last_returned = None
+            self.deadline = None
+
+    # ------------------------------------------------------------------ money
+
+    async def _update_acceptor(self) -> None:
+        """Enable exactly the notes that may go in now (none outside PAYING)."""
+        if self.acceptor is None:
+            return
+        s = self.session
+        notes: set[int] = set()
+        if s is not None and s.state == State.PAYING:
+            known = set(self.acceptor.denominations()) or self.accepted_paise
+            notes = allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise & known)
+        if notes == self._enabled_notes:
+            return
+        self._enabled_notes = notes
+        try:
+            if notes:
+                await self.acceptor.enable(notes)
+            else:
+                await self.acceptor.disable()
+        except Exception as exc:
+            log_event(log, "acceptor enable failed", logging.ERROR, error=str(exc))
+
+    async def _acceptor_loop(self) -> None:
+        assert self.acceptor is not None
+        async for event in self.acceptor.events():
+            try:
+                await self._on_acceptor_event(event)
+            except Exception:
+                log.exception("acceptor event handling failed")
+            self._changed()
+
+    async def _on_acceptor_event(self, event: object) -> None:
+        assert self.acceptor is not None
+        s = self.session
+        if isinstance(event, NoteInEscrow):
+            take = (
+                s is not None
+                and s.state == State.PAYING
+                and event.paise
+                in allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise)
+            )
+            if take:
+                await self.acceptor.stack()
+            else:
+                await self.acceptor.return_note()
+                self.last_returned = {
+                    "paise": event.paise,
+                    "reason": "too_much",
+                    "message_key": "note_too_large",
+                }
+        elif isinstance(event, NoteStacked):
+            await self._credit(event)
+        elif isinstance(event, NoteReturned):
+            if s is not None and s.opened:
+                self.journal.append(
+                    "note_returned", s.session_id, {"note_id": event.note_id, "paise": event.paise}
+                )
+            if self.last_returned is None or self.last_returned.get("paise") != event.paise:
+                self.last_returned = {
+                    "paise": event.paise,
+                    "reason": "returned",
+                    "message_key": "note_returned",
+                }
+        elif isinstance(event, NoteRejected):
+            self.last_returned = {
+                "paise": event.paise,
+                "reason": event.reason,
+                "message_key": REJECT_MESSAGES.get(event.reason, "note_not_recognised"),
+            }
+        elif isinstance(event, StatusChanged):
+            self._set_device("acceptor", event.status)
+        elif isinstance(event, NoteFoundAtPowerUp):
+            self.journal.append(
+                "unattributed_note", "-", {"where": event.where, "paise": event.paise}
+            )
+            log_event(
+                log,
+                "note found in the acceptor at power-up: flagged for reconciliation",
+                logging.WARNING,
+                where=event.where,
+                paise=event.paise,
+            )
+
+    async def _credit(self, event: NoteStacked) -> None:
+        """The credit point. Durable first, then shown, then the next decision."""
+        s = self.session
+        if s is None or not s.opened or s.settled:
+            # A note stacked when no session can take it (e.g. stacked after a cancel): it
+            # still belongs to a citizen, so it becomes a voucher of its own.
+            s = Session(new_id("S", self.terminal_id))
+            self.journal.append(
+                "session_opened",
+                s.session_id,
+                {"service": "voucher", "provider": "", "consumer_number": ""},
+            )
+            s.opened = True
+            orphan = True
+        else:
+            orphan = False
+        ev = self.journal.append(
+            "credit",
+            s.session_id,
+            {"note_id": event.note_id, "paise": event.paise},
+            key=f"credit:{event.note_id}",
+        )
+        if ev is None:
+            return  # the same physical note again: already credited
+        s.apply(ev)
+        log_event(log, "credit", session=s.session_id, paise=event.paise, paid=s.paid_paise)
+        self.last_returned = None
+        if orphan:
+            await self._settle(s, recovery=True)
+            return
+        self._touch()
+        if s.paid_paise >= s.due_paise:
+            await self._settle(s)
+        else:
+            await self._update_acceptor()
+
+    async def _settle(self, s: Session, recovery: bool = False) -> None:
+        """Decide where every credited paise goes (payment and/or voucher), durably, once."""
+        amount, voucher = settlement(s.paid_paise, s.due_paise)
+        data = {
+            "txn_id": new_id("T", self.terminal_id) if amount else None,
+            "amount_paise": amount,
+            "voucher_id": new_id("V", self.terminal_id) if voucher else None,
+            "voucher_paise": voucher,
+            "tendered_paise": s.paid_paise,
+            "notes": s.notes,
+            "recovery": recovery,
+        }
+        ev = self.journal.append("settled", s.session_id, data, key=f"settled:{s.session_id}")
+        if ev is None:
+            return
+        s.apply(ev)
+        if s is self.session and s.state == State.PAYING:
+            s.move(State.POSTING)
+            await self._update_acceptor()
+        self.deadline = None
+        self.ask_more_time = False
+        self.message = {"key": "please_wait"}
+        log_event(
+            log, "settled", session=s.session_id, amount=amount, voucher=voucher, recovery=recovery
+        )
+        self._finishing = asyncio.create_task(self._complete(s), name=f"complete-{s.session_id}")
+
+    async def _complete(self, s: Session) -> None:
+        """Post, print, close. Used for live sessions and for those recovered at start-up."""
+        self.outbox.busy_sessions.add(s.session_id)
+        try:
+            live = s is self.session
+            if s.amount_paise and s.receipt_no is None:
+                self.busy = live
+                self._changed()
+                await self.outbox.post_payment(s)
+                self.busy = False
+            if s.voucher_id and not s.voucher_posted:
+                await self.outbox.post_voucher(s)
+            if live and s.state == State.POSTING:
+                s.move(State.RECEIPT)
+                self.message = {"key": "printing"}
+                self._changed()
+            if s.amount_paise and "receipt" not in s.printed:
+                await self._print(s, "receipt")
+            if s.voucher_id and "voucher" not in s.printed:
+                await self._print(s, "voucher")
+            self.journal.append(
+                "session_closed",
+                s.session_id,
+                {"outcome": "completed"},
+                key=f"closed:{s.session_id}",
+            )
+            s.closed = "completed"
+            if live and s.state == State.RECEIPT:
+                s.move(State.DONE)
+                if s.print_failed - s.printed:
+                    self.message = {"key": "print_failed_money_safe"}
+                elif s.amount_paise and s.receipt_no is None:
+                    self.message = {"key": "paid_provisional"}
+                else:
+                    self.message = {
+                        "key": "payment_successful" if s.amount_paise else "voucher_issued"
+                    }
+                self._touch()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("completing session failed", extra={"fields": {"session": s.session_id}})
+        finally:
+            self.outbox.busy_sessions.discard(s.session_id)
+            self.busy = False
+            self._changed()
+
+    async def _print(self, s: Session, doc: str) -> None:
+        from terminal.printing import build_document  # receipts pull in Pillow: load lazily
+
+        if self.printer is None:
+            self.journal.append("print_failed", s.session_id, {"doc": doc, "error": "no printer"})
+            s.print_failed.add(doc)
+            return
+        try:
+            document = build_document(self.config, s, doc, self.printer.paper_width_dots)
+            await self.printer.print_document(document)
+        except (PrintError, Exception) as exc:  # any failure: the citizen still has proof later
+            ev = self.journal.append("print_failed", s.session_id, {"doc": doc, "error": str(exc)})
+            if ev:
+                s.apply(ev)
+            self._set_device("printer", self.printer.status())
+            log_event(
+                log, "print failed", logging.ERROR, session=s.session_id, doc=doc, error=str(exc)
+            )
+            return
+        ev = self.journal.append(
+            "printed", s.session_id, {"doc": doc}, key=f"printed:{doc}:{s.session_id}"
+        )
+        if ev:
+            s.apply(ev)
+
+    def _set_device(self, name: str, status: DeviceStatus) -> None:
+        if self.device_status.get(name) != status:
+            self.device_status[name] = status
+            log_event(log, "device status", device=name, **status.to_dict())
+
+    # ------------------------------------------------------------------ recovery and timers
+
+    async def recover(self) -> None:
+        """Complete every session the journal shows open (power cut, crash, kill)."""
+        open_ids: list[str] = []
+        seen: set[str] = set()
+        for ev in self.journal.events(kinds=("session_opened", "session_closed")):
+            if ev.kind == "session_opened" and ev.session_id not in seen:
+                seen.add(ev.session_id)
+                open_ids.append(ev.session_id)
+            elif ev.kind == "session_closed" and ev.session_id in open_ids:
+                open_ids.remove(ev.session_id)
+        for sid in open_ids:
+            s = fold(sid, list(self.journal.events(session_id=sid)))
+            log_event(log, "recovering session", session=sid, paid=s.paid_paise, settled=s.settled)
+            if not s.settled and s.paid_paise == 0:
+                self.journal.append(
+                    "session_closed", sid, {"outcome": "interrupted"}, key=f"closed:{sid}"
+                )
+                continue
+            self.session = s
+            s.state = State.RECOVERY
+            self.message = {"key": "recovering"}
+            self._changed()
+            if not s.settled:
+                await self._settle(s, recovery=True)
+                if self._finishing:
+                    await self._finishing
+            else:
+                s.recovered = True
+                await self._complete(s)
+            self.session = None
+            self.message = None
+        self._changed()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("timer tick failed")
+
+    async def _tick(self) -> None:
+        s = self.session
+        if s is None or self.deadline is None or self.clock() < self.deadline:
+            return
+        pay = self.config["payment"]
+        if s.state in (State.IDENTIFY, State.BILL):
+            await self._cancel(s, State.TIMEOUT)
+        elif s.state == State.PAYING:
+            if not self.ask_more_time:
+                self.ask_more_time = True
+                self.deadline = self.clock() + pay["more_time_timeout_s"]
+            elif s.paid_paise > 0:
+                await self._settle(s)  # the citizen left with cash in: a voucher, never a loss
+            else:
+                await self._cancel(s, State.TIMEOUT)
+        elif s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
+            self._end_session()
+        self._changed()
+
+    def bill_of(self, s: Session) -> Bill | None:
+        return s.bill

@@ -1,0 +1,74 @@
+"""From a folded session to the paper documents the printer gets (receipt, voucher)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from drivers.base import PrintDocument
+from terminal import catalogue
+from terminal.receipts import (
+    PaymentReceipt,
+    VoucherReceipt,
+    build_payment_receipt,
+    build_voucher_receipt,
+)
+from terminal.session import Session
+from terminal.verification import provisional_code, voucher_code
+
+
+def _when(iso: str | None) -> datetime:
+    if not iso:
+        return datetime.now(UTC)
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def build_document(config: dict, s: Session, doc: str, width_dots: int) -> PrintDocument:
+    """doc: "receipt" (the bill payment) or "voucher" (the overpayment / unfinished cash)."""
+    terminal = config["terminal"]
+    secret = config["central"]["secret"]
+    if doc == "voucher":
+        assert s.voucher_id
+        return build_voucher_receipt(
+            VoucherReceipt(
+                terminal_id=terminal["id"],
+                location=terminal["location"],
+                voucher_id=s.voucher_id,
+                amount_paise=s.voucher_paise,
+                txn_id=s.txn_id,
+                issued_at=_when(s.paid_at),
+                code=voucher_code(secret, s.voucher_id, s.voucher_paise),
+                duplicate=False,
+            ),
+            width_dots,
+        )
+    assert s.txn_id and s.bill is not None
+    provider = catalogue.PROVIDERS.get(s.provider, {"en": s.provider, "hi": s.provider})
+    provisional = s.receipt_no is None
+    code = s.verification or provisional_code(secret, s.txn_id, s.amount_paise)
+    return build_payment_receipt(
+        PaymentReceipt(
+            terminal_id=terminal["id"],
+            location=terminal["location"],
+            service=s.service,
+            provider_code=s.provider,
+            provider_name_en=provider["en"],
+            provider_name_hi=provider["hi"],
+            consumer_number=s.consumer_number,
+            consumer_name=s.bill.consumer_name,
+            period=s.bill.period,
+            amount_paise=s.amount_paise,
+            tendered_paise=s.paid_paise,
+            notes=s.notes,
+            service_charge_paise=0,
+            receipt_no=s.receipt_no,
+            txn_id=s.txn_id,
+            paid_at=_when(s.paid_at),
+            verification_code=code,
+            voucher_id=s.voucher_id,
+            voucher_paise=s.voucher_paise,
+            provisional=provisional,
+            duplicate=False,
+            recovery=s.recovered,
+        ),
+        width_dots,
+    )

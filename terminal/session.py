@@ -1,0 +1,178 @@
+"""The bill-payment session: states, the transition table, and the fold of journal events.
+
+Money fields of a session (paid, notes, settlement, posting, printing) are never set directly:
+they are what the session's journal events fold to, so a session rebuilt from the journal after
+a power cut is the same object the running kiosk had.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from terminal.journal import Event
+
+
+class State(enum.StrEnum):
+    IDLE = "IDLE"  # attract / home screen, no session
+    IDENTIFY = "IDENTIFY"  # citizen types or scans the consumer number
+    BILL = "BILL"  # bill shown, waiting for confirm
+    PAYING = "PAYING"  # acceptor enabled, notes going in
+    POSTING = "POSTING"  # settled; sending to central
+    RECEIPT = "RECEIPT"  # printing receipt / voucher
+    DONE = "DONE"  # thank-you screen
+    CANCELLED = "CANCELLED"  # ended before any cash
+    TIMEOUT = "TIMEOUT"  # citizen walked away before any cash
+    RECOVERY = "RECOVERY"  # completing a session found open at start-up
+
+
+# Which state may follow which. Anything else is a programming error (raises).
+TRANSITIONS: dict[State, set[State]] = {
+    State.IDLE: {State.IDENTIFY, State.RECOVERY},
+    State.IDENTIFY: {State.BILL, State.CANCELLED, State.TIMEOUT},
+    State.BILL: {State.PAYING, State.IDENTIFY, State.CANCELLED, State.TIMEOUT},
+    State.PAYING: {State.POSTING, State.CANCELLED, State.TIMEOUT},
+    State.POSTING: {State.RECEIPT},
+    State.RECEIPT: {State.DONE},
+    State.DONE: {State.IDLE},
+    State.CANCELLED: {State.IDLE},
+    State.TIMEOUT: {State.IDLE},
+    State.RECOVERY: {State.POSTING},
+}
+
+# States in which the citizen can still walk away with nothing lost.
+CANCELLABLE = {State.IDENTIFY, State.BILL}
+
+
+class TransitionError(Exception):
+    pass
+
+
+@dataclass
+class Bill:
+    bill_id: str
+    provider: str
+    service: str
+    consumer_number: str
+    consumer_name: str
+    period: str
+    due_paise: int
+    due_date: str
+    status: str = "unpaid"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Bill:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class Session:
+    """One citizen's visit. `state` is live; everything below `bill` is folded from the journal."""
+
+    session_id: str
+    state: State = State.IDLE
+    service: str = ""
+    provider: str = ""
+    consumer_number: str = ""
+    bill: Bill | None = None
+    # folded from the journal:
+    opened: bool = False
+    credits: dict[str, int] = field(default_factory=dict)  # note_id -> paise
+    returned_notes: list[int] = field(default_factory=list)
+    txn_id: str | None = None
+    amount_paise: int = 0
+    voucher_id: str | None = None
+    voucher_paise: int = 0
+    settled: bool = False
+    recovered: bool = False
+    receipt_no: str | None = None
+    verification: str | None = None
+    voucher_posted: bool = False
+    printed: set[str] = field(default_factory=set)  # "receipt", "voucher"
+    print_failed: set[str] = field(default_factory=set)
+    closed: str | None = None
+    paid_at: str | None = None
+
+    @property
+    def paid_paise(self) -> int:
+        return sum(self.credits.values())
+
+    @property
+    def due_paise(self) -> int:
+        return self.bill.due_paise if self.bill else 0
+
+    @property
+    def remaining_paise(self) -> int:
+        return max(0, self.due_paise - self.paid_paise)
+
+    @property
+    def notes(self) -> list[int]:
+        return list(self.credits.values())
+
+    def move(self, new: State) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise TransitionError(f"{self.state.value} -> {new.value} is not allowed")
+        self.state = new
+
+    def apply(self, event: Event) -> None:
+        """Fold one journal event into the session."""
+        data = event.data
+        kind = event.kind
+        if kind == "session_opened":
+            self.opened = True
+            self.service = data["service"]
+            self.provider = data["provider"]
+            self.consumer_number = data["consumer_number"]
+        elif kind == "bill":
+            self.bill = Bill.from_dict(data)
+        elif kind == "credit":
+            self.credits[data["note_id"]] = data["paise"]
+        elif kind == "note_returned":
+            self.returned_notes.append(data["paise"])
+        elif kind == "settled":
+            self.settled = True
+            self.txn_id = data["txn_id"]
+            self.amount_paise = data["amount_paise"]
+            self.voucher_id = data["voucher_id"]
+            self.voucher_paise = data["voucher_paise"]
+            self.recovered = data.get("recovery", False)
+            self.paid_at = event.at
+        elif kind == "posted":
+            self.receipt_no = data["receipt_no"]
+            self.verification = data["verification"]
+        elif kind == "voucher_posted":
+            self.voucher_posted = True
+        elif kind == "printed":
+            self.printed.add(data["doc"])
+        elif kind == "print_failed":
+            self.print_failed.add(data["doc"])
+        elif kind == "session_closed":
+            self.closed = data["outcome"]
+
+
+def fold(session_id: str, events: list[Event]) -> Session:
+    session = Session(session_id)
+    for event in events:
+        session.apply(event)
+    return session
+
+
+def allowed_notes(
+    remaining_paise: int, max_overpay_paise: int, accepted_paise: set[int]
+) -> set[int]:
+    """Notes the acceptor may take now: none may overshoot what is due by more than the policy."""
+    if remaining_paise <= 0:
+        return set()
+    return {n for n in accepted_paise if n - remaining_paise <= max_overpay_paise}
+
+
+def settlement(paid_paise: int, due_paise: int) -> tuple[int, int]:
+    """(payment amount, voucher amount) for cash in hand: pay the bill if covered, the rest
+    (or everything, if the bill is not covered) becomes a voucher."""
+    if due_paise > 0 and paid_paise >= due_paise:
+        return due_paise, paid_paise - due_paise
+    return 0, paid_paise
