@@ -481,12 +481,6 @@ class CCNETHost:
             self._armed = False
         return []
 
-    def decision_lost(self) -> None:
-        """The STACK/RETURN got no answer: it may be sent again once a poll shows the note
-        still waiting in escrow (the validator would have left escrow had it obeyed)."""
-        if self.escrow is not None:
-            self.escrow.awaiting_answer = False
-
     def _on_poll(self, reply: PollReply) -> list[ProtocolEvent]:
         code, arg = reply.code, reply.arg
         changed = code != self.last_state
@@ -501,13 +495,14 @@ class CCNETHost:
             return events
         if code in NOTE_MOVING_IN:
             self._armed = True
+        if code in (0x80, 0x1A) and self.escrow is not None and self.escrow.awaiting_answer:
+            # Still in escrow after a STACK/RETURN whose answer never came: the validator did
+            # not obey it (it would have left escrow), so it may be sent again.
+            self.escrow.awaiting_answer = False
         if code == 0x80 and arg is not None:
             if self.escrow is None:
                 self.escrow = EscrowCycle(arg, self.bill_values.get(arg))
                 events.append(Escrow(arg, self.escrow.paise))
-            elif self.escrow.awaiting_answer:
-                # Still in escrow after a STACK/RETURN that got no answer: it was not obeyed.
-                self.escrow.awaiting_answer = False
         elif code == 0x81 and arg is not None:
             if self._armed:
                 self._armed = False

@@ -142,6 +142,4 @@ class PacketDecoder:
                 self.bad_crc += 1
                 return
             self.good += 1
-            packets.append(
-                Packet(bool(frame[0] & SEQ_FLAG), frame[0] & ADDRESS_MASK, frame[2:-2])
-            )
+            packets.append(Packet(bool(frame[0] & SEQ_FLAG), frame[0] & ADDRESS_MASK, frame[2:-2]))

@@ -126,10 +126,10 @@ def event_name(code: int) -> str:
 def update_conditions(conditions: set[str], codes: list[int]) -> set[str]:
     """The conditions after a poll reply that carried these event codes (oldest first)."""
     out = {
-        word for word in conditions
+        word
+        for word in conditions
         if not any(
-            info.detail == word and info.effect in (Effect.LEVEL, Effect.PULSE)
-            for info in _EVENTS
+            info.detail == word and info.effect in (Effect.LEVEL, Effect.PULSE) for info in _EVENTS
         )
     }
     for code in codes:

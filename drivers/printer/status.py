@@ -45,11 +45,11 @@ STATUS_BITS: tuple[tuple[int, int, str, DeviceState], ...] = (
     (3, 0x20, "unrecoverable_error", DeviceState.HWERROR),
     (3, 0x08, "autocutter_error", DeviceState.HWERROR),
     (3, 0x04, "mechanical_error", DeviceState.HWERROR),
-    (3, 0x40, "auto_recoverable_error", DeviceState.HWERROR),
-    (2, 0x40, "error", DeviceState.HWERROR),
+    (2, 0x40, "error", DeviceState.HWERROR),  # cause unknown (no n=3 reply) -> hardware
     (2, 0x04, "cover_open", DeviceState.USER_ERROR),
     (4, 0x60, "paper_out", DeviceState.USER_ERROR),
     (2, 0x20, "paper_out", DeviceState.USER_ERROR),
+    (3, 0x40, "auto_recoverable_error", DeviceState.OFFLINE),  # e.g. head too hot: waits
     (1, 0x08, "offline", DeviceState.OFFLINE),
     (1, 0x20, "waiting_recovery", DeviceState.OFFLINE),
     (2, 0x08, "paper_feeding", DeviceState.BUSY),
@@ -96,9 +96,13 @@ def parse_status(replies: dict[int, int | None]) -> DeviceStatus:
         return DeviceStatus(DeviceState.OFFLINE, ("bad_reply",), _MESSAGES["bad_reply"])
     details: list[str] = []
     state: DeviceState | None = None
+    cause = replies.get(ERROR_CAUSE)
+    explained = cause is not None and bool(cause & 0x6C)  # n=3 named the error
     for n, mask, word, implied in STATUS_BITS:
         value = replies.get(n)
         if value is None or not value & mask:
+            continue
+        if word == "error" and explained:
             continue
         if word not in details:
             details.append(word)
@@ -106,6 +110,8 @@ def parse_status(replies: dict[int, int | None]) -> DeviceStatus:
             state = implied
     if state is None:
         state = DeviceState.ONLINE
+    if "paper_out" in details and "paper_near_end" in details:
+        details.remove("paper_near_end")  # an empty roll also trips the near-end sensor
     message = "; ".join(_MESSAGES[w] for w in details if w in _MESSAGES)
     return DeviceStatus(state, tuple(details), message)
 

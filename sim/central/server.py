@@ -31,6 +31,7 @@ DEFAULT_TERMINALS = {"RJ-JPR-0001": "demo-secret"}
 FAIL_MODES = ("none", "http500", "garbage", "slow")
 COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle")
 SLOW_SECONDS = 30.0
+MAX_PAISE = 10**12  # ten thousand crore rupees; keeps every amount inside SQLite's int64
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
@@ -139,8 +140,8 @@ def want_int(
             raise bad_request(f"missing field {key!r}")
         return None
     value = body[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise bad_request(f"field {key!r} must be an integer >= {minimum} (paise)")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_PAISE:
+        raise bad_request(f"field {key!r} must be an integer from {minimum} to {MAX_PAISE} (paise)")
     return value
 
 

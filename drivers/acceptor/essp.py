@@ -1,0 +1,418 @@
+"""ITL NV9 / NV10 / NV200 note validator over eSSP: the BanknoteAcceptor facade.
+
+The only part of the eSSP driver that does I/O. It owns the SerialPort (9600 8N2), one asyncio
+lock for the line, and a background task that polls. Frames, encryption and the meaning of
+events live in the sans-I/O modules essp_framing, essp_crypto, essp_protocol and essp_status.
+
+Escrow: on EF ch the driver emits NoteInEscrow and, until the host decides, sends HOLD instead
+of POLL every poll period (a POLL would accept the note). stack() lets the next POLL accept it;
+EE (credit) then yields NoteStacked with the same note_id. return_note() sends REJECT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from drivers.acceptor import essp_status
+from drivers.acceptor.essp_crypto import EncryptionLayer, KeyExchange, from_u64, u64
+from drivers.acceptor.essp_protocol import (
+    KEY_NOT_SET,
+    Cmd,
+    CommandFailed,
+    Escrow,
+    NoteTracker,
+    Reply,
+    SetupInfo,
+    SSPLink,
+    parse_events,
+    parse_setup,
+)
+from drivers.base import (
+    OFFLINE,
+    AcceptorEvent,
+    BanknoteAcceptor,
+    DeviceError,
+    DeviceState,
+    DeviceStatus,
+    StatusChanged,
+)
+from drivers.serial_port import SerialPort
+
+log = logging.getLogger(__name__)
+
+UNIT_TYPES = {0x00: "note validator", 0x03: "SMART hopper", 0x06: "SMART payout", 0x07: "NV11"}
+
+
+class NoReply(Exception):
+    """The slave did not answer a command after every retry."""
+
+
+class _KeyLost(Exception):
+    """The slave answered "key not set": it was reset and must be renegotiated."""
+
+
+class ESSPAcceptor(BanknoteAcceptor):
+    """An ITL eSSP note validator (NV9, NV10, NV200) on a serial port."""
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        address: int = 0,
+        fixed_key: int = 0x0123456701234567,
+        encryption: bool = True,
+        poll_interval: float = 0.2,
+        reply_timeout: float = 0.3,
+        retries: int = 3,
+        protocol_version: int = 7,
+        country: str = "INR",
+    ) -> None:
+        self.port_path = port
+        self.address = address
+        self.fixed_key = fixed_key
+        self.encryption = encryption
+        self.poll_interval = poll_interval
+        self.reply_timeout = reply_timeout
+        self.retries = retries
+        self.protocol_version = protocol_version
+        self.country = country
+
+        self._port: SerialPort | None = None
+        self._link = SSPLink(address)
+        self._tracker = NoteTracker()
+        self._lock = asyncio.Lock()
+        self._events: asyncio.Queue[AcceptorEvent | None] = asyncio.Queue()
+        self._poll_task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._status: DeviceStatus = OFFLINE
+        self._setup: SetupInfo | None = None
+        self._identity: dict = {}
+        self._accept_channels: set[int] = set()  # what the host wants enabled (kept over resyncs)
+        self._closing = False
+        self._needs_resync = False
+        self.key_negotiations = 0
+        self.resyncs = 0
+
+    # ------------------------------------------------------------ contract
+
+    async def open(self) -> None:
+        if self._poll_task is not None and not self._poll_task.done():
+            return
+        self._closing = False
+        self._link = SSPLink(self.address)
+        port = SerialPort(self.port_path, 9600, parity="N", stopbits=2, name="essp")
+        await port.open()
+        self._port = port
+        try:
+            async with self._lock:
+                await self._initialise(first=True)
+        except (NoReply, CommandFailed, _KeyLost, ValueError) as exc:
+            await self._release_port()
+            raise DeviceError(f"essp: {self.port_path}: cannot initialise: {exc}") from exc
+        except DeviceError:
+            await self._release_port()
+            raise
+        self._set_status(self._tracker.status)
+        self._poll_task = asyncio.create_task(self._poll_loop(), name=f"essp-poll {self.port_path}")
+
+    async def close(self) -> None:
+        self._closing = True
+        task, self._poll_task = self._poll_task, None
+        clean = True
+        if task is not None:
+            self._wake.set()
+            # Let an exchange in progress finish, so the line is left in a known state (a
+            # cancelled exchange would leave the slave's sequence flag unknown).
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 5.0)
+            except TimeoutError:
+                clean = False
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            except Exception:  # the task's own failure was logged by it
+                pass
+        if clean and self._port is not None and self._port.is_open and not self._needs_resync:
+            with contextlib.suppress(Exception):
+                async with self._lock:
+                    await self._command(bytes((Cmd.DISABLE,)))
+        await self._release_port()
+        if self._status.state is not DeviceState.OFFLINE or self._status.detail != ("closed",):
+            self._set_status(DeviceStatus(DeviceState.OFFLINE, ("closed",), "closed"))
+
+    def status(self) -> DeviceStatus:
+        return self._status
+
+    def denominations(self) -> list[int]:
+        if self._setup is None:
+            return []
+        return sorted({p for p in self._tracker.channel_paise.values() if p})
+
+    async def enable(self, accept_paise: set[int]) -> None:
+        channels = {ch for ch, p in self._tracker.channel_paise.items() if p in accept_paise}
+        unknown = set(accept_paise) - set(self._tracker.channel_paise.values())
+        if unknown:
+            log.warning("essp: no channel for %s paise; not enabled", sorted(unknown))
+        self._accept_channels = channels
+        async with self._lock:
+            await self._apply_enable()
+
+    async def disable(self) -> None:
+        self._accept_channels = set()
+        async with self._lock:
+            await self._apply_enable()
+
+    async def stack(self) -> None:
+        if not self._tracker.decide(Escrow.ACCEPT):
+            log.warning("essp: stack() with no undecided note in escrow; ignored")
+            return
+        self._wake.set()  # poll now: the POLL is what accepts the note
+
+    async def return_note(self) -> None:
+        if not self._tracker.decide(Escrow.RETURN):
+            log.warning("essp: return_note() with no undecided note in escrow; ignored")
+            return
+        async with self._lock:
+            try:
+                await self._command(bytes((Cmd.REJECT,)))
+            except CommandFailed as exc:
+                log.warning("essp: REJECT refused: %s", exc)
+        self._wake.set()
+
+    async def hold(self) -> None:
+        if not self._tracker.should_hold():
+            return
+        async with self._lock:
+            with contextlib.suppress(CommandFailed):
+                await self._command(bytes((Cmd.HOLD,)))
+
+    async def events(self) -> AsyncIterator[AcceptorEvent]:
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    def identity(self) -> dict:
+        return dict(self._identity)
+
+    # ------------------------------------------------------------ helpers for tests / bench
+
+    @property
+    def link(self) -> SSPLink:
+        return self._link
+
+    @property
+    def tracker(self) -> NoteTracker:
+        return self._tracker
+
+    # ------------------------------------------------------------ line I/O
+
+    async def _release_port(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            await port.close()
+
+    async def _exchange(self, data: bytes) -> Reply:
+        """Send one command and wait for its reply; resend the identical frame on timeout.
+
+        Raises NoReply after 1 + `retries` attempts, DeviceError if the port is lost.
+        Must be called with the lock held.
+        """
+        port = self._port
+        if port is None:
+            raise DeviceError(f"essp: {self.port_path} is not open")
+        wire = self._link.command(data)
+        for attempt in range(1 + self.retries):
+            if attempt:
+                log.info("essp: no reply to 0x%02x, resending (attempt %d)", data[0], attempt + 1)
+                wire = self._link.resend()
+            await port.write(wire)
+            deadline = time.monotonic() + self.reply_timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                chunk = await port.read(remaining)
+                if not chunk:
+                    continue
+                reply = self._link.receive(chunk)
+                if reply is not None:
+                    return reply
+        self._link.abandon()
+        raise NoReply(f"no reply to command 0x{data[0]:02x} from {self.port_path}")
+
+    async def _command(self, data: bytes) -> bytes:
+        """Exchange and require OK; the reply data after the 0xF0."""
+        reply = await self._exchange(data)
+        if reply.code == KEY_NOT_SET and not reply.encrypted:
+            raise _KeyLost("slave says key not set")
+        if not reply.ok:
+            raise CommandFailed(data[0], reply.code)
+        return reply.data
+
+    # ------------------------------------------------------------ initialisation
+
+    async def _sync(self) -> None:
+        assert self._port is not None
+        self._port.discard_input()
+        self._link.encryption = None
+        self._link.decoder.reset()
+        await self._command(bytes((Cmd.SYNC,)))
+
+    async def _negotiate_key(self) -> None:
+        kx = KeyExchange.new()
+        self._link.encryption = None
+        await self._command(bytes((Cmd.SET_GENERATOR,)) + u64(kx.generator))
+        await self._command(bytes((Cmd.SET_MODULUS,)) + u64(kx.modulus))
+        data = await self._command(bytes((Cmd.REQUEST_KEY_EXCHANGE,)) + u64(kx.host_inter))
+        if len(data) < 8:
+            raise ValueError(f"key exchange reply has {len(data)} bytes, want 8")
+        key = kx.key(from_u64(data[:8]))
+        self._link.encryption = EncryptionLayer(self.fixed_key, key)
+        self.key_negotiations += 1
+        log.info("essp: encryption key negotiated (#%d)", self.key_negotiations)
+
+    async def _set_protocol(self) -> int:
+        for version in range(self.protocol_version, 3, -1):
+            try:
+                await self._command(bytes((Cmd.HOST_PROTOCOL_VERSION, version)))
+                return version
+            except CommandFailed as exc:
+                if exc.code != 0xF8:
+                    raise
+        raise ValueError("slave accepts no protocol version >= 4")
+
+    async def _initialise(self, *, first: bool) -> None:
+        """SYNC, key, protocol; on the first open also identity and denominations."""
+        await self._sync()
+        if self.encryption:
+            await self._negotiate_key()
+        version = await self._set_protocol()
+        if first or self._setup is None:
+            setup = parse_setup(await self._command(bytes((Cmd.SETUP_REQUEST,))))
+            self._setup = setup
+            self._tracker.channel_paise = {
+                ch.number: ch.paise
+                for ch in setup.channels
+                if not self.country or ch.country == self.country
+            }
+            if setup.country != self.country:
+                log.warning("essp: device currency %s, configured %s", setup.country, self.country)
+            identity = {
+                "protocol": "essp",
+                "model": UNIT_TYPES.get(setup.unit_type, f"unit type 0x{setup.unit_type:02x}"),
+                "country": setup.country,
+                "firmware": setup.firmware,
+                "protocol_version": version,
+                "encryption": self.encryption,
+                "port": self.port_path,
+            }
+            serial = await self._command(bytes((Cmd.GET_SERIAL,)))
+            if len(serial) >= 4:
+                identity["serial"] = str(int.from_bytes(serial[:4], "big"))
+            for cmd, key in ((Cmd.GET_FIRMWARE, "firmware"), (Cmd.GET_DATASET, "dataset")):
+                try:
+                    text = await self._command(bytes((cmd,)))
+                except CommandFailed:
+                    continue
+                identity[key] = text.decode("ascii", "replace").strip("\x00 ")
+            self._identity = identity
+        await self._apply_enable()
+        self._needs_resync = False
+
+    async def _apply_enable(self) -> None:
+        mask = 0
+        for ch in self._accept_channels:
+            mask |= 1 << (ch - 1)
+        await self._command(bytes((Cmd.SET_INHIBITS, mask & 0xFF, (mask >> 8) & 0xFF)))
+        await self._command(bytes((Cmd.ENABLE if mask else Cmd.DISABLE,)))
+
+    # ------------------------------------------------------------ polling
+
+    def _emit(self, event: AcceptorEvent) -> None:
+        if isinstance(event, StatusChanged):
+            self._status = event.status
+        self._events.put_nowait(event)
+
+    def _set_status(self, status: DeviceStatus) -> None:
+        if status != self._status:
+            self._emit(StatusChanged(status))
+
+    async def _poll_loop(self) -> None:
+        backoff = self.poll_interval
+        while not self._closing:
+            self._wake.clear()
+            try:
+                async with self._lock:
+                    if self._closing:
+                        break
+                    if self._needs_resync:
+                        self.resyncs += 1
+                        await self._initialise(first=False)
+                        self._set_status(self._tracker.status)
+                    await self._poll_once()
+                backoff = self.poll_interval
+            except (NoReply, _KeyLost, CommandFailed, ValueError) as exc:
+                if self._closing:
+                    break
+                log.warning("essp: %s; resynchronising", exc)
+                self._needs_resync = True
+                if isinstance(exc, NoReply):
+                    self._set_status(DeviceStatus(DeviceState.OFFLINE, ("no_reply",), str(exc)))
+                    backoff = min(max(backoff * 2, self.poll_interval), 2.0)
+                else:
+                    backoff = self.poll_interval
+            except DeviceError as exc:
+                log.error("essp: port lost: %s", exc)
+                self._set_status(DeviceStatus(DeviceState.OFFLINE, ("port_lost",), str(exc)))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not kill the acceptor silently
+                log.exception("essp: unexpected error in poll loop")
+                self._needs_resync = True
+                backoff = 1.0
+            if self._closing:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+
+    async def _poll_once(self) -> None:
+        """One HOLD (note undecided in escrow) or POLL, and what follows from its reply."""
+        if self._tracker.should_hold():
+            reply = await self._exchange(bytes((Cmd.HOLD,)))
+            if reply.code == KEY_NOT_SET and not reply.encrypted:
+                raise _KeyLost("slave says key not set")
+            if reply.ok:
+                return
+            # The slave has no note to hold (it timed out or was reset): POLL to learn why.
+            log.warning("essp: HOLD answered 0x%02x; polling", reply.code)
+        reply = await self._exchange(bytes((Cmd.POLL,)))
+        if reply.code == KEY_NOT_SET and not reply.encrypted:
+            raise _KeyLost("slave says key not set")
+        if not reply.ok:
+            raise CommandFailed(Cmd.POLL, reply.code)
+        events, rest = parse_events(reply.data)
+        if rest:
+            log.warning("essp: poll reply bytes not understood: %s", rest.hex(" "))
+        if events:
+            log.debug("essp: poll: %s", ", ".join(str(e) for e in events))
+        outcome = self._tracker.on_poll(events)
+        if outcome.rejects_to_explain:
+            try:
+                data = await self._command(bytes((Cmd.LAST_REJECT_CODE,)))
+                code = data[0] if data else None
+            except CommandFailed:
+                code = None
+            self._tracker.explain_rejects(outcome, essp_status.reject_reason(code))
+        for event in outcome.events:
+            self._emit(event)
+        if outcome.device_reset:
+            # The slave lost its key, protocol level, inhibits and enable: set them up again.
+            log.warning("essp: slave reset (F1); renegotiating")
+            await self._initialise(first=False)

@@ -1,0 +1,124 @@
+"""`python -m sim demo --headless`: the whole machine on one laptop, paying a bill.
+
+Starts the central sim and the device sims in this process, writes a site config pointing at
+them, starts the core as its own process (`emitra-kiosk core --config ...`, as in production),
+then acts as the citizen through the session API: pays the seeded ₹640 JVVNL bill with a ₹500
+note (accepted), a ₹2000 note (returned: not accepted by default) and a ₹200 note (accepted; the
+₹60 over becomes a voucher). Prints `transaction:`, `receipt:`, `voucher:` and `journal:` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from sim.rig import SimRig
+from sim.session_client import SessionClient
+
+DEMO_PROVIDER = "JVVNL"
+DEMO_CONSUMER = "210412345678"
+
+
+async def start_core(site: Path, workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """Start `emitra-kiosk core` as a child process; returns it and its session API URL."""
+    log = open(workdir / "core.stderr.log", "wb")  # noqa: SIM115 - lives as long as the child
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
+        stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
+    )
+    assert proc.stdout is not None
+    while True:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError(f"core exited early; see {workdir / 'core.stderr.log'}")
+        text = line.decode().strip()
+        if text.startswith("session-api: "):
+            return proc, text.split(": ", 1)[1]
+
+
+async def pay_demo_bill(citizen: SessionClient, rig: SimRig) -> dict:
+    await citizen.send("start", provider=DEMO_PROVIDER)
+    result = await citizen.send("consumer", number=DEMO_CONSUMER)
+    if not result["ok"]:
+        raise RuntimeError(f"bill lookup failed: {result}")
+    await citizen.wait_screen("BILL")
+    await citizen.send("confirm")
+    await citizen.wait_screen("PAYING")
+    print("paying: due ₹640", flush=True)
+
+    rig.acceptor_sim.insert_note(500)
+    await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 50000, 15)
+    print("note: ₹500 accepted", flush=True)
+
+    rig.acceptor_sim.insert_note(2000)
+    await citizen.wait_for(lambda s: (s["session"] or {}).get("last_returned") is not None, 15)
+    print("note: ₹2000 returned (not accepted)", flush=True)
+
+    rig.acceptor_sim.insert_note(200)
+    done = await citizen.wait_screen("DONE", timeout=30)
+    print("note: ₹200 accepted", flush=True)
+    return done
+
+
+async def run_demo(workdir: Path, headless: bool) -> int:
+    rig = SimRig(workdir, paced=True)
+    await rig.start()
+    site = rig.write_config(workdir / "site.toml")
+    proc = None
+    try:
+        proc, url = await start_core(site, workdir)
+        async with SessionClient(url) as citizen:
+            done = await pay_demo_bill(citizen, rig)
+        session = done["session"]
+        for _ in range(50):  # the PNG is written when the simulator sees the cut
+            if len(rig.printer_sim.receipts) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        receipts = rig.printer_sim.receipts
+        print(f"transaction: {session['txn_id']}")
+        print(f"receipt_no: {session['receipt_no']}")
+        print(f"receipt: {receipts[0] if receipts else 'NOT PRINTED'}")
+        voucher = session["voucher"]
+        print(f"voucher: {receipts[1] if len(receipts) > 1 else 'NOT PRINTED'}"
+              f" (₹{voucher['paise'] // 100} {voucher['id']})" if voucher else "voucher: none")
+        print(f"journal: {workdir / 'journal.sqlite'}")
+        print(f"log: {workdir / 'log' / 'core.log'}")
+        return 0 if session["receipt_no"] and len(receipts) >= 2 else 1
+    finally:
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+        await rig.stop()
+        if not headless:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim demo", description=__doc__)
+    parser.add_argument("--headless", action="store_true",
+                        help="no screen: act as the citizen through the session API")
+    parser.add_argument("--workdir", help="where journal, logs and receipts go "
+                        "(default: a new folder under var/demo)")
+    args = parser.parse_args(argv)
+    if args.workdir:
+        workdir = Path(args.workdir)
+    else:
+        Path("var/demo").mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="run-", dir="var/demo"))
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        return asyncio.run(run_demo(workdir, headless=args.headless or True))
+    except (TimeoutError, RuntimeError, OSError) as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        print(f"logs: {workdir}", file=sys.stderr)
+        return 1
