@@ -200,7 +200,14 @@ def render_text_image(
     text: str, width_dots: int, size_px: int = HINDI_BODY_PX, align: str = "center"
 ) -> bytes:
     """Text (Hindi, or mixed with ASCII and ₹) as a 1-bit PNG no wider than width_dots."""
-    return _png(_render(text, width_dots, size_px, align))
+    return _render_png(text, width_dots, size_px, align)[0]
+
+
+@functools.lru_cache(maxsize=512)
+def _render_png(text: str, width_dots: int, size_px: int, align: str) -> tuple[bytes, int]:
+    """(PNG, width) — cached: titles and labels repeat on every receipt."""
+    img = _render(text, width_dots, size_px, align)
+    return _png(img), img.width
 
 
 def _render(text: str, width_dots: int, size_px: int, align: str) -> Image.Image:
@@ -252,7 +259,7 @@ class _Doc:
 
     def kv(self, label: str, value: str, bold: bool = False) -> None:
         """A "Label     : value" line, the value wrapped under itself."""
-        head = f"{label:<10}: "
+        head = f"{label:<10}: " if label else " " * 12
         if not value.isascii():
             self.text(head.rstrip(), bold=bold)
             self.hindi(value, align="left")
@@ -264,9 +271,10 @@ class _Doc:
             self.blocks.append(TextLine(line, bold=bold))
 
     def hindi(self, text: str, size_px: int = HINDI_BODY_PX, align: str = "center") -> None:
-        img = _render(text, self.width, size_px, align)
-        assert img.width <= self.width
-        self.blocks.append(ImageBlock(_png(img), align=align))
+        png, width = _render_png(text, self.width, size_px, align)
+        if width > self.width:  # cannot happen: _render wraps and clips to the width
+            raise ValueError(f"receipt image {width} dots wide on {self.width}-dot paper")
+        self.blocks.append(ImageBlock(png, align=align))
 
     def rule(self, char: str = "-") -> None:
         self.blocks.append(TextLine(char * self.cols))
@@ -366,7 +374,6 @@ def build_voucher_receipt(v: VoucherReceipt, width_dots: int = 576) -> PrintDocu
         d.hindi(HI["duplicate"], HINDI_TITLE_PX)
         d.text("*** DUPLICATE ***", align="center", bold=True)
     d.rule()
-    d.hindi(format_rupees(v.amount_paise), HINDI_TITLE_PX)
     d.text(ascii_rupees(v.amount_paise), align="center", bold=True, double=True)
     d.hindi(amount_in_words_hi(v.amount_paise), HINDI_WORDS_PX)
     d.text(amount_in_words_en(v.amount_paise))

@@ -176,9 +176,7 @@ class CCNETAcceptor(BanknoteAcceptor):
         if unknown:
             log.warning("ccnet enable: values not in the bill table ignored: %s", sorted(unknown))
         self._enabled_types = types
-        reply = await self._request(
-            Command.ENABLE_BILL_TYPES, enable_bill_types_data(types, types)
-        )
+        reply = await self._request(Command.ENABLE_BILL_TYPES, enable_bill_types_data(types, types))
         if reply is None:
             raise DeviceError(f"CCNET bill validator on {self.port_path}: no answer to ENABLE")
         if not isinstance(reply, Ack):
@@ -272,9 +270,12 @@ class CCNETAcceptor(BanknoteAcceptor):
     async def _round(self) -> None:
         while self._requests:
             command, data, future = self._requests.popleft()
-            reply = await self._exchange(command, data)
-            if not future.done():
-                future.set_result(reply)
+            reply = None
+            try:
+                reply = await self._exchange(command, data)
+            finally:  # the caller never waits forever, even if the port goes or we are cancelled
+                if not future.done():
+                    future.set_result(reply)
         reply = await self._exchange(Command.POLL)
         if not isinstance(reply, PollReply):
             return
@@ -453,9 +454,7 @@ class CCNETAcceptor(BanknoteAcceptor):
     def _set_status(self, status: DeviceStatus) -> None:
         if status != self._status:
             self._status = status
-            log.info(
-                "ccnet status state=%s detail=%s", status.state.value, ",".join(status.detail)
-            )
+            log.info("ccnet status state=%s detail=%s", status.state.value, ",".join(status.detail))
             self._emit(StatusChanged(status))
 
     def _on_protocol_event(self, event: ProtocolEvent) -> None:

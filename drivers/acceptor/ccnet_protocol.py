@@ -532,4 +532,3 @@ class CCNETHost:
                 cycle, self.escrow = self.escrow, None
                 events.append(Returned(cycle.bill_type, cycle.paise))
         return events
-

@@ -29,10 +29,12 @@ class PollStateInfo:
 
 _STATES = (
     PollStateInfo(0x10, "power up", BUSY, ("power_up",)),
-    PollStateInfo(0x11, "power up with bill in validator", BUSY,
-                  ("power_up", "power_up_note_in_validator")),
-    PollStateInfo(0x12, "power up with bill in stacker", BUSY,
-                  ("power_up", "power_up_note_in_stacker")),
+    PollStateInfo(
+        0x11, "power up with bill in validator", BUSY, ("power_up", "power_up_note_in_validator")
+    ),
+    PollStateInfo(
+        0x12, "power up with bill in stacker", BUSY, ("power_up", "power_up_note_in_stacker")
+    ),
     PollStateInfo(0x13, "initialize", BUSY, ("initialising",)),
     PollStateInfo(0x14, "idling", ONLINE, ("idling",)),
     PollStateInfo(0x15, "accepting", BUSY, ("accepting",)),

@@ -94,8 +94,11 @@ class ESSPAcceptor(BanknoteAcceptor):
         self._accept_channels: set[int] = set()  # what the host wants enabled (kept over resyncs)
         self._closing = False
         self._needs_resync = False
+        # Counters for logs, tests and the bench.
         self.key_negotiations = 0
         self.resyncs = 0
+        self.commands_sent = 0  # distinct commands (a resend is not a new command)
+        self.resends = 0
 
     # ------------------------------------------------------------ contract
 
@@ -103,6 +106,8 @@ class ESSPAcceptor(BanknoteAcceptor):
         if self._poll_task is not None and not self._poll_task.done():
             return
         self._closing = False
+        await self._release_port()  # a port lost earlier
+        self._needs_resync = False
         self._link = SSPLink(self.address)
         port = SerialPort(self.port_path, 9600, parity="N", stopbits=2, name="essp")
         await port.open()
@@ -153,18 +158,32 @@ class ESSPAcceptor(BanknoteAcceptor):
         return sorted({p for p in self._tracker.channel_paise.values() if p})
 
     async def enable(self, accept_paise: set[int]) -> None:
+        """Accept only these values. Raises DeviceError if the device does not take it; while
+        the device is being resynchronised the setting is kept and applied by the resync."""
         channels = {ch for ch, p in self._tracker.channel_paise.items() if p in accept_paise}
         unknown = set(accept_paise) - set(self._tracker.channel_paise.values())
         if unknown:
             log.warning("essp: no channel for %s paise; not enabled", sorted(unknown))
         self._accept_channels = channels
-        async with self._lock:
-            await self._apply_enable()
+        await self._push_enable()
 
     async def disable(self) -> None:
         self._accept_channels = set()
+        await self._push_enable()
+
+    async def _push_enable(self) -> None:
+        if self._port is None:
+            raise DeviceError(f"essp: {self.port_path} is not open")
         async with self._lock:
-            await self._apply_enable()
+            if self._needs_resync:
+                self._wake.set()
+                return
+            try:
+                await self._apply_enable()
+            except (NoReply, _KeyLost, CommandFailed) as exc:
+                self._needs_resync = True
+                self._wake.set()
+                raise DeviceError(f"essp: {self.port_path}: enable/disable failed: {exc}") from exc
 
     async def stack(self) -> None:
         if not self._tracker.decide(Escrow.ACCEPT):
@@ -176,19 +195,10 @@ class ESSPAcceptor(BanknoteAcceptor):
         if not self._tracker.decide(Escrow.RETURN):
             log.warning("essp: return_note() with no undecided note in escrow; ignored")
             return
-        async with self._lock:
-            try:
-                await self._command(bytes((Cmd.REJECT,)))
-            except CommandFailed as exc:
-                log.warning("essp: REJECT refused: %s", exc)
-        self._wake.set()
+        self._wake.set()  # the poll task sends REJECT (again, until the slave acknowledges it)
 
     async def hold(self) -> None:
-        if not self._tracker.should_hold():
-            return
-        async with self._lock:
-            with contextlib.suppress(CommandFailed):
-                await self._command(bytes((Cmd.HOLD,)))
+        self._wake.set()  # the poll task sends HOLD every period while the note is undecided
 
     async def events(self) -> AsyncIterator[AcceptorEvent]:
         while True:
@@ -227,10 +237,12 @@ class ESSPAcceptor(BanknoteAcceptor):
         if port is None:
             raise DeviceError(f"essp: {self.port_path} is not open")
         wire = self._link.command(data)
+        self.commands_sent += 1
         for attempt in range(1 + self.retries):
             if attempt:
                 log.info("essp: no reply to 0x%02x, resending (attempt %d)", data[0], attempt + 1)
                 wire = self._link.resend()
+                self.resends += 1
             await port.write(wire)
             deadline = time.monotonic() + self.reply_timeout
             while True:
@@ -383,8 +395,16 @@ class ESSPAcceptor(BanknoteAcceptor):
                 await asyncio.wait_for(self._wake.wait(), backoff)
 
     async def _poll_once(self) -> None:
-        """One HOLD (note undecided in escrow) or POLL, and what follows from its reply."""
-        if self._tracker.should_hold():
+        """One HOLD (note undecided in escrow), REJECT (host said return) or POLL, and what
+        follows from its reply."""
+        if self._tracker.should_reject():
+            reply = await self._exchange(bytes((Cmd.REJECT,)))
+            if reply.code == KEY_NOT_SET and not reply.encrypted:
+                raise _KeyLost("slave says key not set")
+            if not reply.ok:  # F5: no note in escrow any more (timed out, reset): POLL tells
+                log.warning("essp: REJECT answered 0x%02x", reply.code)
+            self._tracker.reject_acknowledged()
+        elif self._tracker.should_hold():
             reply = await self._exchange(bytes((Cmd.HOLD,)))
             if reply.code == KEY_NOT_SET and not reply.encrypted:
                 raise _KeyLost("slave says key not set")
@@ -404,11 +424,17 @@ class ESSPAcceptor(BanknoteAcceptor):
             log.debug("essp: poll: %s", ", ".join(str(e) for e in events))
         outcome = self._tracker.on_poll(events)
         if outcome.rejects_to_explain:
+            # The events of this reply are emitted whatever happens to this query: the reply
+            # may also carry a credit, and the slave will not report it again.
+            code = None
             try:
                 data = await self._command(bytes((Cmd.LAST_REJECT_CODE,)))
                 code = data[0] if data else None
             except CommandFailed:
-                code = None
+                pass
+            except (NoReply, _KeyLost) as exc:
+                log.warning("essp: LAST REJECT CODE: %s", exc)
+                self._needs_resync = True
             self._tracker.explain_rejects(outcome, essp_status.reject_reason(code))
         for event in outcome.events:
             self._emit(event)

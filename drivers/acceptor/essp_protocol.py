@@ -310,6 +310,7 @@ class EscrowNote:
     channel: int
     paise: int
     decision: Escrow = Escrow.UNDECIDED
+    reject_sent: bool = False  # the slave acknowledged our REJECT
 
 
 @dataclass
@@ -335,6 +336,21 @@ class NoteTracker:
 
     def should_hold(self) -> bool:
         return self.escrow is not None and self.escrow.decision is Escrow.UNDECIDED
+
+    def should_reject(self) -> bool:
+        """The host chose to return the note and the slave has not acknowledged REJECT yet.
+
+        Until it has, the host sends REJECT again instead of POLL: a POLL would stack the note.
+        """
+        return (
+            self.escrow is not None
+            and self.escrow.decision is Escrow.RETURN
+            and not self.escrow.reject_sent
+        )
+
+    def reject_acknowledged(self) -> None:
+        if self.escrow is not None:
+            self.escrow.reject_sent = True
 
     def decide(self, decision: Escrow) -> bool:
         """Record the host's decision on the note in escrow; False if there is none."""

@@ -69,8 +69,7 @@ def _qr_modules(data: str) -> int:
     """Modules per side of the smallest QR (error correction M) holding data."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
     code.add_data(data)
-    code.make(fit=True)
-    return code.modules_count
+    return 17 + 4 * code.best_fit()  # the version only: no need to lay out and mask the symbol
 
 
 def _qr_size(data: str, wanted: int, paper_width_dots: int) -> int:
@@ -90,9 +89,12 @@ class JobRenderer:
     land inside a command's parameters (a raster image, a QR payload).
     """
 
-    def __init__(self, paper_width_dots: int = 576, native_qr: bool = True) -> None:
+    def __init__(
+        self, paper_width_dots: int = 576, native_qr: bool = True, pad_images: bool = False
+    ) -> None:
         self.paper_width_dots = paper_width_dots
         self.native_qr = native_qr
+        self.pad_images = pad_images
         self.profile = make_profile(paper_width_dots)
         self._dummy = Dummy()
         self._dummy.profile = self.profile
@@ -148,14 +150,21 @@ class JobRenderer:
             raise PrintError(
                 f"printer: image {img.width} dots wide, paper has {self.paper_width_dots}"
             )
-        if block.align == "right" and img.width < self.paper_width_dots:
+        align = block.align if block.align in ("left", "center", "right") else "center"
+        if self.pad_images and align == "right" and img.width < self.paper_width_dots:
             padded = Image.new("1", (self.paper_width_dots, img.height), 1)
             padded.paste(img.convert("1"), (self.paper_width_dots - img.width, 0))
             img = padded
-        p.set(align="left")
-        # GS v 0 raster; centring pads the image to the paper width (works on every printer,
-        # unlike ESC a, which some models ignore for raster images).
-        p.image(img, impl="bitImageRaster", center=block.align == "center")
+        if self.pad_images:
+            # For models that ignore ESC a for raster images: pad to the paper width instead
+            # (costs up to twice the bytes on the wire).
+            p.set(align="left")
+            p.image(img, impl="bitImageRaster", center=align == "center")
+        else:
+            # GS v 0 raster, placed by ESC a like text (as most ESC/POS printers do).
+            p.set(align=align)
+            p.image(img, impl="bitImageRaster")
+            p.set(align="left")
 
     def _qr(self, block: QRBlock) -> None:
         p = self._dummy
@@ -201,52 +210,84 @@ class _SerialTransport:
 
 
 class _TcpTransport:
-    """A raw socket printer (JetDirect style, port 9100); DLE EOT replies come back on it."""
+    """A raw socket printer (JetDirect style, port 9100); DLE EOT replies come back on it.
+
+    A reader task collects incoming bytes, so stale replies can be discarded before a request,
+    as on the serial line.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._pending = bytearray()
+        self._reader_task: asyncio.Task[None] | None = None
+        self._buffer = bytearray()
+        self._data = asyncio.Event()
+        self._lost: str | None = None
 
     async def open(self) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port), 5.0
             )
         except (OSError, TimeoutError) as exc:
             raise DeviceError(f"printer: cannot connect to {self.host}:{self.port}: {exc}") from exc
+        self._lost = None
+        self._buffer.clear()
+        self._reader_task = asyncio.create_task(self._read_loop(reader))
 
-    def _need(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None:
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(4096):
+                self._buffer += data
+                self._data.set()
+            self._lost = "connection closed by the printer"
+        except OSError as exc:
+            self._lost = f"read failed: {exc}"
+        self._data.set()
+
+    def _check(self) -> asyncio.StreamWriter:
+        if self._writer is None:
             raise DeviceError(f"printer: {self.host}:{self.port} is not connected")
-        return self._reader, self._writer
+        if self._lost is not None:
+            raise DeviceError(f"printer: {self.host}:{self.port}: {self._lost}")
+        return self._writer
 
     async def write(self, data: bytes) -> None:
-        _, writer = self._need()
+        writer = self._check()
         try:
             writer.write(data)
             await asyncio.wait_for(writer.drain(), 10.0)
         except (OSError, TimeoutError) as exc:
+            self._lost = f"write failed: {exc}"
             raise DeviceError(f"printer: write to {self.host}:{self.port} failed: {exc}") from exc
 
     async def read(self, timeout: float) -> bytes:
-        reader, _ = self._need()
-        try:
-            data = await asyncio.wait_for(reader.read(4096), timeout)
-        except TimeoutError:
-            return b""
-        except OSError as exc:
-            raise DeviceError(f"printer: read from {self.host}:{self.port}: {exc}") from exc
-        if not data:
-            raise DeviceError(f"printer: {self.host}:{self.port} closed the connection")
+        if not self._buffer:
+            self._check()
+            self._data.clear()
+            try:
+                await asyncio.wait_for(self._data.wait(), timeout)
+            except TimeoutError:
+                return b""
+            if not self._buffer:
+                self._check()
+                return b""
+        data = bytes(self._buffer)
+        self._buffer.clear()
         return data
 
     def discard_input(self) -> None:
-        pass  # replies are read as they are asked for; stale bytes are skipped by shape
+        self._buffer.clear()
 
     async def close(self) -> None:
-        writer, self._writer, self._reader = self._writer, None, None
+        writer, self._writer = self._writer, None
+        task, self._reader_task = self._reader_task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
         if writer is not None:
             writer.close()
             try:
@@ -320,6 +361,7 @@ class EscposPrinter(ReceiptPrinter):
         usb_product: int | None = None,
         paper_width_dots: int = 576,
         native_qr: bool = True,
+        pad_images: bool = False,
         status_timeout: float = 0.5,
         chunk_bytes: int = 4096,
         settle_s: float = 0.05,
@@ -344,7 +386,7 @@ class EscposPrinter(ReceiptPrinter):
         self.status_timeout = status_timeout
         self.chunk_bytes = chunk_bytes
         self.settle_s = settle_s
-        self.renderer = JobRenderer(paper_width_dots, native_qr)
+        self.renderer = JobRenderer(paper_width_dots, native_qr, pad_images)
         self._status: DeviceStatus = OFFLINE
         self._open = False
         self._lock = asyncio.Lock()
@@ -405,8 +447,8 @@ class EscposPrinter(ReceiptPrinter):
                 replies[st.ERROR_CAUSE] = await self._ask(st.ERROR_CAUSE)
                 if replies[st.ERROR_CAUSE] is None:
                     del replies[st.ERROR_CAUSE]
-        except DeviceError as exc:
-            status = DeviceStatus(DeviceState.OFFLINE, ("disconnected",), str(exc))
+        except DeviceError as exc:  # the port went away: no reply, and we know why
+            status = DeviceStatus(DeviceState.OFFLINE, ("no_reply", "disconnected"), str(exc))
         else:
             status = st.parse_status(replies)
         if status != self._status:
@@ -443,7 +485,9 @@ class EscposPrinter(ReceiptPrinter):
                 try:
                     await self._transport.write(chunk)
                 except DeviceError as exc:
-                    self._status = DeviceStatus(DeviceState.OFFLINE, ("disconnected",), str(exc))
+                    self._status = DeviceStatus(
+                        DeviceState.OFFLINE, ("no_reply", "disconnected"), str(exc)
+                    )
                     raise PrintError(f"printer: job {doc.name} not sent: {exc}") from exc
                 if i + 1 < len(chunks):
                     status = await self._refresh_locked()

@@ -219,6 +219,7 @@ class EscPosPrinter:
         self.pages: list[Page] = []
         self.overflows = 0
         self.unknown_commands = 0
+        self.internal_errors = 0  # bugs caught by feed(); tests assert there are none
         self.paper = "ok"
         self.cover_open = False
         self.offline = False
@@ -243,6 +244,7 @@ class EscPosPrinter:
         self._strips: list[Image.Image] = []
         self._height = 0
         self._ink = False
+        self._too_long = False
         self._text_lines: list[str] = []
         self._qr: list[str] = []
         self._barcodes: list[str] = []
@@ -325,6 +327,7 @@ class EscPosPrinter:
             try:
                 j = self._step(buf, i, n)
             except Exception:  # never let a byte stream kill the printer
+                self.internal_errors += 1
                 log.exception("printer: error processing command at byte 0x%02X", buf[i])
                 j = i + 1
             if j == NEED_MORE:
@@ -965,8 +968,10 @@ class EscPosPrinter:
                 strip = strip.crop((0, 0, strip.width, keep))
             self._lines_left -= min(lines, self._lines_left)
         if self._height + strip.height > MAX_RECEIPT_DOTS:
-            self.overflows += 1
-            log.warning("printer: receipt longer than %d dots; rest dropped", MAX_RECEIPT_DOTS)
+            if not self._too_long:
+                self._too_long = True
+                self.overflows += 1
+                log.warning("printer: receipt longer than %d dots; rest dropped", MAX_RECEIPT_DOTS)
         elif strip.height:
             self._strips.append(strip)
             self._height += strip.height

@@ -1,0 +1,47 @@
+# e-Mitra Plus kiosk. `make run` and `make test` install what they need and are safe to repeat.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := python3-venv python3-dev gcc swig libgl1-mesa-dri libegl1 libmtdev1 \
+	fonts-noto-core fonts-lohit-deva fonts-dejavu-core libfribidi0 libzbar0 pcscd \
+	libpcsclite-dev vsmartcard-vpcd socat xvfb xauth systemd espeak-ng
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench lint deps apt venv install-units clean
+
+deps: apt venv
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# The kiosk on simulated hardware with the local reference central API. Without a display it
+# runs the headless demo: one paid bill, receipt and voucher rendered to PNG.
+run: deps
+	$(PY) -m sim demo --headless
+
+test: deps
+	$(PY) -m pytest -q
+
+bench: deps
+	$(PY) -m bench all
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var build *.egg-info .pytest_cache

@@ -1,0 +1,95 @@
+"""The journal: durable, append-only, de-duplicating by key; the invariant checker."""
+
+import sqlite3
+import subprocess
+import sys
+
+from terminal.invariant import check_journal
+from terminal.journal import Journal
+from terminal.session import allowed_notes, fold, settlement
+
+
+def test_append_and_read_back(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    j.append("credit", "S1", {"note_id": "n1", "paise": 50000}, key="credit:n1")
+    j.append("credit", "S1", {"note_id": "n2", "paise": 20000}, key="credit:n2")
+    j.append("credit", "S2", {"note_id": "n3", "paise": 1000}, key="credit:n3")
+    assert [e.data["paise"] for e in j.events(session_id="S1")] == [50000, 20000]
+    assert [e.seq for e in j.events()] == [1, 2, 3]
+
+
+def test_same_key_recorded_once(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    assert j.append("credit", "S1", {"note_id": "n1", "paise": 50000}, key="credit:n1")
+    assert j.append("credit", "S1", {"note_id": "n1", "paise": 50000}, key="credit:n1") is None
+    assert fold("S1", list(j.events())).paid_paise == 50000
+
+
+def test_wal_and_full_sync(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    assert j._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert j._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_event_survives_sigkill_right_after_append(tmp_path):
+    """The crash hook kills the writer immediately after the append returns: it must be there."""
+    path = tmp_path / "j.sqlite"
+    code = (
+        "from terminal.journal import Journal\n"
+        f"j = Journal({str(path)!r})\n"
+        "j.append('credit', 'S1', {'note_id': 'n1', 'paise': 50000}, key='credit:n1')\n"
+        "print('not reached')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"EMITRA_CRASH_AFTER": "credit:1", "PATH": "/usr/bin"},
+                          timeout=30)
+    assert proc.returncode == -9 and "not reached" not in proc.stdout
+    rows = sqlite3.connect(path).execute("SELECT kind, data FROM events").fetchall()
+    assert rows == [("credit", '{"note_id": "n1", "paise": 50000}')]
+
+
+def test_allowed_notes_respects_overpay_policy():
+    accepted = {1000, 2000, 5000, 10000, 20000, 50000}
+    assert allowed_notes(64000, 10000, accepted) == accepted
+    assert allowed_notes(14000, 10000, accepted) == {1000, 2000, 5000, 10000, 20000}
+    assert allowed_notes(14000, 0, accepted) == {1000, 2000, 5000, 10000}
+    assert allowed_notes(0, 10000, accepted) == set()
+
+
+def test_settlement_splits_payment_and_voucher():
+    assert settlement(70000, 64000) == (64000, 6000)
+    assert settlement(64000, 64000) == (64000, 0)
+    assert settlement(50000, 64000) == (0, 50000)
+    assert settlement(0, 64000) == (0, 0)
+
+
+def _session(j, sid, notes, amount=None, voucher=None, posted=False):
+    j.append("session_opened", sid, {"service": "electricity", "provider": "JVVNL",
+                                     "consumer_number": "210412345678"})
+    for i, paise in enumerate(notes):
+        j.append("credit", sid, {"note_id": f"{sid}-{i}", "paise": paise})
+    if amount is not None:
+        j.append("settled", sid, {"txn_id": f"T-{sid}" if amount else None,
+                                  "amount_paise": amount, "voucher_id": "V" if voucher else None,
+                                  "voucher_paise": voucher or 0})
+    if posted:
+        j.append("posted", sid, {"txn_id": f"T-{sid}", "receipt_no": "R1", "verification": "c"})
+
+
+def test_invariant_accounts_for_every_paise(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    _session(j, "A", [50000, 20000], amount=64000, voucher=6000, posted=True)
+    _session(j, "B", [50000], amount=0, voucher=50000)
+    _session(j, "C", [50000, 20000], amount=64000, voucher=6000)  # not yet posted
+    report = check_journal(j)
+    assert report["ok"], report
+    assert report["totals"] == {"credited": 190000, "posted": 64000, "pending": 64000,
+                                "refused": 0, "voucher": 62000, "unsettled": 0}
+
+
+def test_invariant_catches_a_settlement_that_loses_money(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    _session(j, "A", [50000, 20000], amount=64000, voucher=0, posted=True)
+    report = check_journal(j)
+    assert not report["ok"]
+    assert "credited 70000 but settled 64000 + voucher 0" in report["problems"][0]
