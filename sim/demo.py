@@ -24,12 +24,15 @@ DEMO_PROVIDER = "JVVNL"
 DEMO_CONSUMER = "210412345678"
 
 
-async def start_core(site: Path, workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def start_core(
+    site: Path, workdir: Path, env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
     """Start `emitra-kiosk core` as a child process; returns it and its session API URL."""
-    log = open(workdir / "core.stderr.log", "wb")  # noqa: SIM115 - lives as long as the child
+    log = open(workdir / "core.stderr.log", "ab")  # noqa: SIM115 - lives as long as the child
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
         stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
+        env={**os.environ, **(env or {})},
     )
     assert proc.stdout is not None
     while True:

@@ -266,3 +266,30 @@ async def test_simulator_gone_goes_offline_cleanly(h: Harness):
     await h.acceptor.close()
     await h.acceptor.close()  # idempotent
     assert h.acceptor.status().state is DeviceState.OFFLINE
+
+
+@pytest.mark.asyncio
+async def test_lost_reject_reply_is_resent_never_stacks(h: Harness):
+    escrow = await h.escrow(20)
+    h.sim.drop_next_replies(2)  # HOLD or REJECT replies lost: the identical packet is resent
+    await h.acceptor.return_note()
+    returned = await h.wait_for(lambda e: isinstance(e, NoteReturned), what="returned")
+    assert returned == NoteReturned(escrow.note_id, 2000)
+    assert h.sim.stacked == [] and h.sim.returned == [20]
+    assert len(h.sim.commands_seen) == h.acceptor.commands_sent
+
+
+@pytest.mark.asyncio
+async def test_silent_device_goes_offline_then_recovers(h: Harness):
+    h.sim.set_reply_delay(1.0)
+    await h.wait_for(
+        lambda e: isinstance(e, StatusChanged) and e.status.state is DeviceState.OFFLINE,
+        what="offline",
+    )
+    h.sim.set_reply_delay(0.0)
+    await h.wait_status(lambda s: s.state is DeviceState.ONLINE, timeout=8.0)
+    assert h.acceptor.resyncs >= 1
+    escrow = await h.escrow(100)
+    await h.acceptor.stack()
+    stacked = await h.wait_for(lambda e: isinstance(e, NoteStacked), what="stacked")
+    assert stacked == NoteStacked(escrow.note_id, 10000)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from drivers.acceptor.ccnet import CCNETAcceptor
     from drivers.base import BanknoteAcceptor
 
-PROTOCOLS = ("ccnet",)  # "essp" is added by the eSSP driver
+PROTOCOLS = ("ccnet", "essp")
 
 
 def make_acceptor(protocol: str, port: str, **options: Any) -> BanknoteAcceptor:
@@ -22,10 +22,10 @@ def make_acceptor(protocol: str, port: str, **options: Any) -> BanknoteAcceptor:
         from drivers.acceptor.ccnet import CCNETAcceptor
 
         return CCNETAcceptor(port, **options)
-    # eSSP (ITL NV9/NV200) goes here:
-    #     if name == "essp":
-    #         from drivers.acceptor.essp import ESSPAcceptor
-    #         return ESSPAcceptor(port, **options)
+    if name == "essp":
+        from drivers.acceptor.essp import ESSPAcceptor
+
+        return ESSPAcceptor(port, **options)
     raise ValueError(f"unknown banknote acceptor protocol {protocol!r}; known: {PROTOCOLS}")
 
 
@@ -34,7 +34,11 @@ def __getattr__(name: str) -> Any:
         from drivers.acceptor.ccnet import CCNETAcceptor
 
         return CCNETAcceptor
+    if name == "ESSPAcceptor":
+        from drivers.acceptor.essp import ESSPAcceptor
+
+        return ESSPAcceptor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["CCNETAcceptor", "PROTOCOLS", "make_acceptor"]
+__all__ = ["CCNETAcceptor", "ESSPAcceptor", "PROTOCOLS", "make_acceptor"]

@@ -85,7 +85,7 @@ class ESSPAcceptor(BanknoteAcceptor):
         self._link = SSPLink(address)
         self._tracker = NoteTracker()
         self._lock = asyncio.Lock()
-        self._events: asyncio.Queue[AcceptorEvent | None] = asyncio.Queue()
+        self._events: asyncio.Queue[AcceptorEvent] = asyncio.Queue()
         self._poll_task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._status: DeviceStatus = OFFLINE
@@ -169,6 +169,8 @@ class ESSPAcceptor(BanknoteAcceptor):
 
     async def disable(self) -> None:
         self._accept_channels = set()
+        if self._port is None:
+            return  # not open: accepting nothing already
         await self._push_enable()
 
     async def _push_enable(self) -> None:
@@ -201,11 +203,10 @@ class ESSPAcceptor(BanknoteAcceptor):
         self._wake.set()  # the poll task sends HOLD every period while the note is undecided
 
     async def events(self) -> AsyncIterator[AcceptorEvent]:
+        """Events oldest first. The stream outlives close()/open() (a reconnect), so it does
+        not end on close; cancel the consuming task to stop it."""
         while True:
-            event = await self._events.get()
-            if event is None:
-                return
-            yield event
+            yield await self._events.get()
 
     def identity(self) -> dict:
         return dict(self._identity)
