@@ -33,6 +33,9 @@ POSITIVE = {
     "payment.more_time_timeout_s",
     "payment.done_screen_s",
     "heartbeat.push_interval_s",
+    "maintenance.lockout_tries",
+    "maintenance.lockout_minutes",
+    "maintenance.auto_leave_s",
 }
 NON_NEGATIVE = {"payment.max_overpay_paise"}
 PORTS = {"session_api.port", "heartbeat.port", "printer.tcp_port"}
