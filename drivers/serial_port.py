@@ -98,8 +98,9 @@ class SerialPort:
         if not self._buffer:
             self._check()
             self._data_ready.clear()
-            try:
-                await asyncio.wait_for(self._data_ready.wait(), timeout)
+            try:  # asyncio.timeout: wait_for on 3.11 can lose a cancellation
+                async with asyncio.timeout(timeout):
+                    await self._data_ready.wait()
             except TimeoutError:
                 return b""
             if not self._buffer:

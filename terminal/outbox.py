@@ -209,7 +209,8 @@ class Outbox:
             timeout = max(0.05, min(waits)) if waits else self.ceiling
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

@@ -250,7 +250,8 @@ class CCNETAcceptor(BanknoteAcceptor):
             while not self._closing:
                 await self._round()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 self._wake.clear()

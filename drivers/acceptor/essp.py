@@ -393,7 +393,8 @@ class ESSPAcceptor(BanknoteAcceptor):
             if self._closing:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await self._wake.wait()
 
     async def _poll_once(self) -> None:
         """One HOLD (note undecided in escrow), REJECT (host said return) or POLL, and what

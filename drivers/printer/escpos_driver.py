@@ -266,7 +266,8 @@ class _TcpTransport:
             self._check()
             self._data.clear()
             try:
-                await asyncio.wait_for(self._data.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._data.wait()
             except TimeoutError:
                 return b""
             if not self._buffer:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import enum
 import json
 import logging
@@ -350,6 +349,9 @@ class CCNETSimulator:
         self._reader = FrameReader()
         self._pty: PtyDevice | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._link_lock = asyncio.Lock()
+        self._last_rx = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -359,6 +361,7 @@ class CCNETSimulator:
         # a write that cannot go through raises, is logged, and the reply is lost on the wire
         os.set_blocking(self._pty.master, False)
         self._pty.start()
+        self._running = True
         self._tasks = [
             asyncio.create_task(self._serve(), name="ccnet-serve"),
             asyncio.create_task(self._ticker(), name="ccnet-tick"),
@@ -372,12 +375,15 @@ class CCNETSimulator:
         return self._pty.path
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        self._running = False
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=1.0)
+            for task in pending:  # should not happen; never hang the caller
+                log.warning("task %s did not stop", task.get_name())
+                task.cancel()
         if self._pty is not None:
             self._pty.close()
             self._pty = None
@@ -747,39 +753,53 @@ class CCNETSimulator:
         await self._write(frame)
 
     async def _write(self, frame: bytes) -> None:
-        if self._pty is not None:
+        if self._pty is None:
+            return
+        try:
             await self._pty.write(frame)
+        except BlockingIOError:
+            log.warning("host is not reading: reply %s lost", frame.hex())
 
     async def _serve(self) -> None:
+        # pty.read() without a timeout on purpose: on Python 3.11 asyncio.wait_for() drops a
+        # cancellation that arrives together with data, and the task would never stop.
+        # Stale partial frames are expired by the ticker instead.
         pty = self._pty
         assert pty is not None
-        last_rx = time.monotonic()
-        while True:
+        while self._running:
             try:
-                data = await pty.read(timeout=self.byte_timeout / 2)
-                now = time.monotonic()
-                if data:
-                    last_rx = now
-                    items = self._reader.feed(data)
-                elif self._reader.pending and now - last_rx >= self.byte_timeout:
-                    items = self._reader.expire()
-                else:
+                data = await pty.read()
+                if not data:
                     continue
-                for item in items:
-                    await self._on_item(item)
+                self._last_rx = time.monotonic()
+                async with self._link_lock:
+                    for item in self._reader.feed(data):
+                        await self._on_item(item)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("ccnet serve loop error (continuing)")
                 await asyncio.sleep(self.tick)
 
+    async def _expire_stale_input(self) -> None:
+        if not self._reader.pending or self._link_lock.locked():
+            return
+        if time.monotonic() - self._last_rx < self.byte_timeout:
+            return
+        async with self._link_lock:
+            for item in self._reader.expire():
+                await self._on_item(item)
+
     async def _ticker(self) -> None:
         last = time.monotonic()
-        while True:
+        while self._running:
             await asyncio.sleep(self.tick)
             now = time.monotonic()
             try:
                 self._advance(now - last)
+                await self._expire_stale_input()
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("ccnet state machine error (continuing)")
             last = now

@@ -41,8 +41,11 @@ class PtyDevice:
 
     async def read(self, timeout: float | None = None) -> bytes:
         """Next chunk the host wrote; b"" on timeout."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives together with data, and a simulator being stopped would then hang.
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             return b""
 

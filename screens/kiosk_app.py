@@ -1,0 +1,355 @@
+"""The Kivy application: draws the core's state, sends the citizen's intents. Imported only after
+screens.app has configured Kivy (window size, no argv parsing)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from screens import views
+from screens.client import SessionLink
+from screens.i18n import Translator
+from screens.voice import Voice
+from screens.widgets import register_fonts
+
+log = logging.getLogger("screens")
+
+KV_FILE = Path(__file__).resolve().parent / "kiosk.kv"
+LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "unavailable", "maintenance")
+HINT_SECONDS = 4.0
+LONG_PRESS_S = 3.0
+CORNER_FRACTION = 0.1
+
+
+class KioskApp(App):
+    # layout scale (1.0 at 1280x800), type scale (plus 15 % for Devanagari), orientation
+    s = NumericProperty(1.0)
+    k = NumericProperty(1.15)
+    portrait = BooleanProperty(False)
+    lang = StringProperty("hi")
+    location = StringProperty("")
+    helpline = StringProperty("")
+    clock_text = StringProperty("")
+
+    def __init__(self, config: dict, url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kiosk_config = config
+        ui = config.get("ui") or {}
+        self.title = "e-Mitra Plus"
+        self.url = url
+        self.translator = Translator()
+        self.lang = (config.get("terminal") or {}).get("language", "hi")
+        self.location = (config.get("terminal") or {}).get("location", "")
+        self.helpline = (config.get("terminal") or {}).get("helpline", "")
+        self.idle_return_s = float(ui.get("idle_return_s", 60))
+        self.voice = Voice(bool(ui.get("voice", False)), str(ui.get("voice_engine", "espeak-ng")))
+        self.link = SessionLink(url, self.on_state, self.on_connection)
+        self.state: dict[str, Any] = {}
+        self.connected = False
+        self.local = "attract"  # where the citizen is while the core is IDLE
+        self.local_service: str | None = None
+        self.unavailable_key: str | None = None
+        self.digits = ""
+        self.pin = ""
+        self.notice: str | None = None  # message key of the last failed intent
+        self._session_id: str | None = None
+        self._pending: set[str] = set()
+        self._last_touch = time.monotonic()
+        self._more_time: views.MoreTimeView | None = None
+        self._more_time_until: float | None = None
+        self._help: views.HelpView | None = None
+        self._corner_event = None
+        self.frame_listeners: list = []  # called after each drawn frame (tests, bench)
+        self.screen_listeners: list = []  # called with the new screen name
+        self._tasks: list[asyncio.Task] = []
+        self.sm: ScreenManager | None = None
+
+    # ------------------------------------------------------------------ Kivy lifecycle
+
+    def build(self):
+        register_fonts()
+        Builder.load_file(str(KV_FILE))
+        root = views.KioskRoot()
+        self.sm = root.ids.sm
+        self.sm.transition = NoTransition()
+        for cls in views.SCREEN_CLASSES:
+            self.sm.add_widget(cls())
+        self.sm.current = "wait"
+        Window.bind(size=self._on_window_size, on_flip=self._on_flip)
+        Window.bind(on_touch_down=self._on_any_touch_down, on_touch_up=self._on_any_touch_up)
+        self._on_window_size(Window, Window.size)
+        Clock.schedule_interval(self._tick_clock, 1.0)
+        Clock.schedule_interval(self._tick_hint, HINT_SECONDS)
+        Clock.schedule_interval(self._tick_idle, 0.5)
+        self._tick_clock(0)
+        self.render()
+        return root
+
+    def on_start(self) -> None:
+        self._tasks.append(asyncio.get_event_loop().create_task(self.link.run()))
+
+    def on_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self.voice.stop()
+
+    # ------------------------------------------------------------------ text
+
+    def tr(self, key: str, lang: str | None = None, **values: Any) -> str:
+        return self.translator.text(key, lang or self.lang, **values)
+
+    def has_text(self, key: str) -> bool:
+        return self.translator.has(key, self.lang)
+
+    def on_lang(self, *_args) -> None:
+        self.k = self.s * (1.15 if self.lang == "hi" else 1.0)
+        if self.sm is not None:
+            self.render()
+
+    def _on_window_size(self, _window, size) -> None:
+        width, height = size
+        self.s = max(0.5, min(width, height) / 800.0)
+        self.k = self.s * (1.15 if self.lang == "hi" else 1.0)
+        self.portrait = height > width
+
+    # ------------------------------------------------------------------ from the core
+
+    def on_connection(self, connected: bool) -> None:
+        self.connected = connected
+        if not connected:
+            self._pending.clear()
+        self.render()
+
+    def on_state(self, state: dict[str, Any]) -> None:
+        previous = self.state.get("screen") if self.state else None
+        self.state = state
+        terminal = state.get("terminal") or {}
+        self.location = terminal.get("location", self.location)
+        self.helpline = terminal.get("helpline", self.helpline)
+        if state.get("language") in ("hi", "en") and state["language"] != self.lang:
+            self.lang = state["language"]
+        session = state.get("session") or {}
+        session_id = session.get("session_id")
+        if session_id != self._session_id:
+            self._session_id = session_id
+            self.digits = ""
+        if state.get("screen") == "IDLE" and previous not in (None, "IDLE"):
+            self.local = "attract"  # a session ended: back to the start
+            self.notice = None
+        self.render()
+
+    # ------------------------------------------------------------------ drawing
+
+    def target_screen(self) -> str:
+        state = self.state
+        if not self.connected or not state:
+            return "wait"
+        screen = state.get("screen")
+        busy = bool(state.get("busy"))
+        services = state.get("services") or {}
+        if screen == "IDLE":
+            if self.local == "maintenance":
+                return "maintenance"
+            if services.get("out_of_service") or not services.get("cash_payment", True):
+                return "out_of_service"
+            return self.local if self.local in LOCAL_IDLE_SCREENS else "attract"
+        if screen in ("IDENTIFY", "BILL"):
+            return "processing" if busy else screen.lower()
+        return {
+            "PAYING": "paying",
+            "POSTING": "processing",
+            "RECEIPT": "processing",
+            "DONE": "done",
+            "CANCELLED": "ended",
+            "TIMEOUT": "ended",
+            "RECOVERY": "recovery",
+        }.get(screen or "", "wait")
+
+    def render(self) -> None:
+        sm = self.sm
+        if sm is None:
+            return
+        target = self.target_screen()
+        screen = sm.get_screen(target)
+        screen.update(self, self.state)
+        if sm.current != target:
+            old = sm.current_screen
+            sm.current = target
+            if old is not None:
+                old.hidden(self)
+            screen.shown(self)
+            self.voice.say(self.tr(screen.prompt_key, "hi"))
+            for listener in list(self.screen_listeners):
+                listener(target)
+        self._render_more_time()
+
+    def _render_more_time(self) -> None:
+        state = self.state
+        ask = bool(self.connected and state.get("ask_more_time"))
+        if ask:
+            if self._more_time is None:
+                self._more_time = views.MoreTimeView()
+                self._more_time.open(animation=False)
+                seconds = state.get("seconds_left")
+                self._more_time_until = (
+                    time.monotonic() + seconds if isinstance(seconds, (int, float)) else None
+                )
+                self.voice.say(self.tr("more_time_title", "hi"))
+            self._update_more_time()
+        elif self._more_time is not None:
+            self._more_time.dismiss(animation=False)
+            self._more_time = None
+            self._more_time_until = None
+
+    def _update_more_time(self) -> None:
+        if self._more_time is None:
+            return
+        seconds = None
+        if self._more_time_until is not None:
+            seconds = max(0, round(self._more_time_until - time.monotonic()))
+        cash = bool((self.state.get("session") or {}).get("cash_in_machine"))
+        self._more_time.update(self, seconds, cash)
+
+    def _on_flip(self, *_args) -> None:
+        for listener in list(self.frame_listeners):
+            listener()
+
+    # ------------------------------------------------------------------ timers
+
+    def _tick_clock(self, _dt) -> None:
+        self.clock_text = time.strftime("%H:%M")
+        self._update_more_time()
+
+    def _tick_hint(self, _dt) -> None:
+        if self.sm is not None and self.sm.current == "attract":
+            self.sm.get_screen("attract").next_hint(self)
+
+    def _tick_idle(self, _dt) -> None:
+        """Left alone on a local screen (home, providers, ...): back to the attract screen."""
+        if self.local == "attract" or self.state.get("screen") != "IDLE":
+            return
+        if time.monotonic() - self._last_touch >= self.idle_return_s:
+            self.go_local("attract")
+
+    # ------------------------------------------------------------------ touches
+
+    def _on_any_touch_down(self, window, touch) -> None:
+        self._last_touch = time.monotonic()
+        corner = min(window.width, window.height) * CORNER_FRACTION
+        if touch.x <= corner and touch.y >= window.height - corner:
+            if self._corner_event is not None:
+                self._corner_event.cancel()
+            self._corner_event = Clock.schedule_once(self._corner_held, LONG_PRESS_S)
+
+    def _on_any_touch_up(self, _window, _touch) -> None:
+        if self._corner_event is not None:
+            self._corner_event.cancel()
+            self._corner_event = None
+
+    def _corner_held(self, _dt) -> None:
+        """The hidden maintenance entry: long press in the top-left corner, only between
+        citizens (never over a session in progress)."""
+        self._corner_event = None
+        if self.connected and self.state.get("screen") == "IDLE":
+            self.pin = ""
+            self.go_local("maintenance")
+
+    # ------------------------------------------------------------------ citizen actions
+
+    def go_local(self, name: str) -> None:
+        self.local = name
+        self.notice = None
+        self.render()
+
+    def set_language(self, lang: str) -> None:
+        if lang not in ("hi", "en"):
+            return
+        self.lang = lang  # at once; the core's state confirms it
+        if self.connected:
+            self.send_intent("language", language=lang)
+
+    def choose_language_and_start(self, lang: str) -> None:
+        self.set_language(lang)
+        self.go_local("home")
+
+    def choose_service(self, service: str) -> None:
+        providers = []
+        for entry in self.state.get("catalogue") or []:
+            if entry.get("service") == service:
+                providers = entry.get("providers") or []
+        self.local_service = service
+        if len(providers) == 1:
+            self.start_session(providers[0].get("code", ""))
+        else:
+            self.go_local("providers")
+
+    def show_unavailable(self, title_key: str) -> None:
+        self.unavailable_key = title_key
+        self.go_local("unavailable")
+
+    def start_session(self, provider: str) -> None:
+        self.digits = ""
+        self.send_intent("start", provider=provider)
+
+    def open_help(self) -> None:
+        if self._help is None:
+            self._help = views.HelpView()
+            self._help.bind(on_dismiss=lambda *_a: setattr(self, "_help", None))
+            self._help.open(animation=False)
+
+    def screen_key(self, key: str) -> None:
+        """A keypad key on the current screen (consumer number or maintenance PIN)."""
+        current = self.sm.current if self.sm else ""
+        if current == "maintenance":
+            if key == "delete":
+                self.pin = self.pin[:-1]
+            elif key.isdigit() and len(self.pin) < 8:
+                self.pin += key
+            self.render()
+            return
+        if current != "identify":
+            return
+        self.notice = None
+        if key == "delete":
+            self.digits = self.digits[:-1]
+        elif key == "continue":
+            if self.digits:
+                self.send_intent("consumer", number=self.digits)
+        elif key.isdigit() and len(self.digits) < 16:
+            self.digits += key
+        self.render()
+
+    def send_intent(self, intent: str, **args: Any) -> None:
+        """Fire an intent at the core; a failure comes back as a message key to show."""
+        if intent in self._pending and intent != "language":
+            return  # a double tap: the first is still on its way
+        self._pending.add(intent)
+        screen_then = self.state.get("screen")
+
+        async def go() -> None:
+            try:
+                reply = await self.link.send(intent, **args)
+            finally:
+                self._pending.discard(intent)
+            if reply.get("ok"):
+                if intent != "language":
+                    self.notice = None
+            else:
+                key = reply.get("message_key") or "bad_request"
+                if key == "not_now" and self.state.get("screen") != screen_then:
+                    key = None  # the screen moved on meanwhile: nothing to tell the citizen
+                self.notice = key
+            self.render()
+
+        self._tasks.append(asyncio.get_event_loop().create_task(go()))
+        self._tasks = [t for t in self._tasks if not t.done()]

@@ -1,0 +1,1051 @@
+"""Maintenance mode, the back end: engineer login, device tests, cash collection, fault log,
+outbox, network test, reprints, restart. The screens (screens/) call these methods.
+
+Every action is journaled as kind "maintenance", session "maintenance", with the engineer id, so
+a collection or a test note is as durable and auditable as a payment. The cash box is derived
+from the journal (credits + test notes since the last collection), never from a counter that a
+crash could lose.
+
+Alarms (visible in the heartbeat): PIN lockout (5 wrong PINs lock maintenance for 15 minutes,
+per [maintenance]) and "cassette removed without a collection in progress".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import hashlib
+import hmac
+import inspect
+import logging
+import re
+import secrets
+import ssl
+import sys
+import time
+import weakref
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from drivers.base import (
+    Feed,
+    ImageBlock,
+    NoteInEscrow,
+    NoteRejected,
+    NoteReturned,
+    NoteStacked,
+    PrintDocument,
+    QRBlock,
+    TextLine,
+)
+from terminal.journal import Event, Journal, utc_now
+from terminal.liveness import EXIT_RESTART_REQUESTED, request_exit
+from terminal.logs import log_event, mask_text
+from terminal.session import fold
+
+log = logging.getLogger("maintenance")
+
+SESSION = "maintenance"  # the journal session id of every maintenance event
+ENGINEER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+PIN = re.compile(r"^\d{4,12}$")
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+CASSETTE_ALARM = "cassette_removed_without_collection"
+LOCKOUT_ALARM = "pin_lockout"
+REPRINT_WINDOW = timedelta(hours=24)
+FAULT_KINDS = ("fault", "print_failed", "post_refused", "voucher_refused", "unattributed_note")
+FAULT_ACTIONS = {
+    "alarm_raised",
+    "pin_lockout",
+    "collection_slip_failed",
+    "test_print_failed",
+    "cassette_removed",
+}
+# Never shown outside the money path: personal data in journal events.
+PERSONAL_KEYS = {"consumer_number", "consumer_name", "name", "mobile", "phone", "address"}
+
+
+class MaintenanceError(Exception):
+    """A maintenance action that cannot be done; `key` is the message the screen shows."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
+        super().__init__(detail or key)
+        self.key = key
+
+
+class AuthError(MaintenanceError):
+    """Login refused: wrong_pin, locked (with `until`), card_required, card_refused, ..."""
+
+    def __init__(self, key: str, detail: str = "", until: float | None = None) -> None:
+        super().__init__(key, detail)
+        self.until = until
+
+
+# -------------------------------------------------------------------- PIN hashing
+
+
+def hash_pin(pin: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """A [maintenance] pin_hash: "scrypt$N$r$p$salt_hex$hash_hex" (16-byte salt, 32-byte key)."""
+    if not PIN.match(pin):
+        raise ValueError("the PIN must be 4 to 12 digits")
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=_maxmem(n, r))
+    return f"scrypt${n}${r}${p}${salt.hex()}${key.hex()}"
+
+
+def _maxmem(n: int, r: int) -> int:
+    return 128 * r * n * 2 + 1024 * 1024
+
+
+def parse_pin_hash(text: str) -> tuple[int, int, int, bytes, bytes]:
+    parts = text.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        raise ValueError("pin_hash must look like scrypt$N$r$p$salt_hex$hash_hex")
+    n, r, p = (int(v) for v in parts[1:4])
+    if n < 2 or n & (n - 1) or r < 1 or p < 1 or n > 2**20:
+        raise ValueError("pin_hash has unusable scrypt parameters")
+    salt, key = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
+    if len(salt) < 8 or len(key) < 16:
+        raise ValueError("pin_hash salt or hash too short")
+    return n, r, p, salt, key
+
+
+def check_pin(pin: str, pin_hash: str) -> bool:
+    """Constant-time comparison of scrypt(pin) with the stored hash. ValueError: bad hash."""
+    n, r, p, salt, expected = parse_pin_hash(pin_hash)
+    got = hashlib.scrypt(
+        pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=_maxmem(n, r)
+    )
+    return hmac.compare_digest(got, expected)
+
+
+def hash_pin_cli(argv: list[str] | None = None) -> int:
+    """`emitra-kiosk hash-pin`: read a PIN twice (or one from stdin when piped), print the hash."""
+    if sys.stdin.isatty():
+        pin = getpass.getpass("Engineer PIN (4-12 digits): ")
+        if getpass.getpass("Again: ") != pin:
+            print("emitra-kiosk: the two PINs differ", file=sys.stderr)
+            return 2
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        print(hash_pin(pin))
+    except ValueError as exc:
+        print(f"emitra-kiosk: {exc}", file=sys.stderr)
+        return 2
+    print('put it in the site file as [maintenance] pin_hash = "..."', file=sys.stderr)
+    return 0
+
+
+# -------------------------------------------------------------------- the cash box
+
+
+def iso_to_epoch(at: str) -> float:
+    return datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+def cash_box(journal: Journal) -> dict[str, Any]:
+    """What the cassette holds according to the journal: every note stacked since the last
+    collection — citizens' credits, engineers' test notes and notes found in the stacker at
+    power-up — by denomination. Pure function of the journal."""
+    counts: Counter[int] = Counter()
+    credited = test = unattributed = unknown_unattributed = 0
+    last: dict[str, Any] | None = None
+    since: str | None = None
+    last_seq = 0
+    for ev in journal.events(kinds=("credit", "maintenance", "unattributed_note")):
+        last_seq = ev.seq
+        if ev.kind == "credit":
+            counts[ev.data["paise"]] += 1
+            credited += ev.data["paise"]
+        elif ev.kind == "unattributed_note":
+            if ev.data.get("where") == "stacker":
+                paise = ev.data.get("paise")
+                if paise:
+                    counts[paise] += 1
+                    unattributed += paise
+                else:
+                    unknown_unattributed += 1
+        elif ev.data.get("action") == "test_note":
+            counts[ev.data["paise"]] += 1
+            test += ev.data["paise"]
+        elif ev.data.get("action") == "cash_collected":
+            counts.clear()
+            credited = test = unattributed = unknown_unattributed = 0
+            since = ev.at
+            last = {
+                "collection_id": ev.data["collection_id"],
+                "at": ev.at,
+                "engineer_id": ev.data["engineer_id"],
+                "total_paise": ev.data["total_paise"],
+                "notes": ev.data["notes"],
+            }
+    by_denomination = [
+        {"paise": value, "rupees": value // 100, "count": counts[value]}
+        for value in sorted(counts, reverse=True)
+    ]
+    return {
+        "since": since,
+        "counts": dict(counts),  # paise -> notes (int keys; not for JSON)
+        "by_denomination": by_denomination,
+        "notes": sum(counts.values()),
+        "total_paise": sum(v * c for v, c in counts.items()),
+        "credited_paise": credited,
+        "test_notes_paise": test,
+        "unattributed_paise": unattributed,
+        "unattributed_unknown_notes": unknown_unattributed,
+        "last_collection": last,
+        "journal_seq": last_seq,
+    }
+
+
+def acceptor_counters(acceptor: Any) -> dict[str, Any]:
+    """The acceptor's own note counters, when its driver exposes any (note_counters())."""
+    reader = getattr(acceptor, "note_counters", None)
+    if not callable(reader):
+        return {"available": False, "reason": "not available: the driver reports no counters"}
+    try:
+        counters = reader()
+    except Exception as exc:
+        return {"available": False, "reason": f"not available: {exc}"}
+    return {"available": True, "counts": dict(counters)}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    """Event data for screens and heartbeats: no personal fields, long digit runs masked."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in PERSONAL_KEYS:
+            continue
+        out[key] = mask_text(value) if isinstance(value, str) else value
+    return out
+
+
+# -------------------------------------------------------------------- engineer login
+
+
+class EngineerAuth:
+    """PIN (salted scrypt, constant-time compare) + optional engineer card; lockout after
+    `lockout_tries` wrong tries in a row for `lockout_minutes`. The count and the lockout are
+    restored from the journal, so switching the kiosk off and on does not reset them."""
+
+    def __init__(
+        self,
+        section: dict[str, Any],
+        journal: Journal | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        card_check: Callable[[str], bool | Awaitable[bool]] | None = None,
+    ) -> None:
+        self.pin_hash: str = section["pin_hash"]
+        self.tries: int = section["lockout_tries"]
+        self.lockout_s: float = section["lockout_minutes"] * 60
+        self.require_card: bool = section["require_engineer_card"]
+        self.journal = journal
+        self.clock = clock
+        self.card_check = card_check
+        self.failures = 0
+        self.locked_until: float | None = None
+        self.last_lockout: dict[str, Any] | None = None
+        if journal is not None:
+            self._restore(journal)
+
+    def _restore(self, journal: Journal) -> None:
+        for ev in journal.events(session_id=SESSION, kinds=("maintenance",)):
+            action = ev.data.get("action")
+            if action == "pin_failed":
+                self.failures = ev.data.get("failures", self.failures + 1)
+            elif action == "pin_lockout":
+                self.locked_until = ev.data["until_epoch"]
+                self.last_lockout = {"at": ev.at, "engineer_id": ev.data.get("engineer_id")}
+            elif action == "entered":
+                self.failures = 0
+                self.locked_until = None
+
+    def _journal(self, action: str, engineer_id: str, **data: Any) -> None:
+        if self.journal is not None:
+            self.journal.append(
+                "maintenance", SESSION, {"action": action, "engineer_id": engineer_id, **data}
+            )
+
+    def locked(self) -> bool:
+        if self.locked_until is None:
+            return False
+        if self.clock() >= self.locked_until:
+            self.locked_until = None
+            self.failures = 0
+            return False
+        return True
+
+    def alarm(self) -> dict[str, Any] | None:
+        if not self.locked():
+            return None
+        assert self.locked_until is not None
+        return {
+            "code": LOCKOUT_ALARM,
+            "message": f"{self.tries} wrong engineer PINs: maintenance locked",
+            "until": datetime.fromtimestamp(self.locked_until, UTC).isoformat(),
+            "engineer_id": (self.last_lockout or {}).get("engineer_id"),
+        }
+
+    def _fail(self, engineer_id: str, reason: str) -> AuthError:
+        self.failures += 1
+        self._journal("pin_failed", engineer_id, failures=self.failures, reason=reason)
+        log_event(
+            log,
+            "maintenance login refused",
+            logging.WARNING,
+            engineer=engineer_id,
+            reason=reason,
+            failures=self.failures,
+        )
+        if self.failures >= self.tries:
+            self.locked_until = self.clock() + self.lockout_s
+            until = datetime.fromtimestamp(self.locked_until, UTC).isoformat()
+            self.last_lockout = {"at": utc_now(), "engineer_id": engineer_id}
+            self._journal("pin_lockout", engineer_id, until=until, until_epoch=self.locked_until)
+            log_event(log, "maintenance locked", logging.ERROR, engineer=engineer_id, until=until)
+            return AuthError(
+                "locked", f"too many wrong PINs; locked until {until}", self.locked_until
+            )
+        return AuthError(reason, f"{self.tries - self.failures} tries left")
+
+    async def verify(self, engineer_id: str, pin: str) -> None:
+        """Raises AuthError unless the PIN (and the card, if required) are right."""
+        if not ENGINEER_ID.match(engineer_id or ""):
+            raise AuthError("bad_engineer_id", "engineer id: letters, digits, . _ -")
+        if self.locked():
+            self._journal("pin_refused_locked", engineer_id)
+            raise AuthError("locked", "maintenance is locked", self.locked_until)
+        try:
+            ok = PIN.match(pin or "") is not None and await asyncio.to_thread(
+                check_pin, pin, self.pin_hash
+            )
+        except ValueError as exc:
+            log_event(log, "maintenance pin_hash unusable", logging.ERROR, error=str(exc))
+            raise AuthError("pin_not_configured", str(exc)) from None
+        if not ok:
+            raise self._fail(engineer_id, "wrong_pin")
+        if self.require_card:
+            if self.card_check is None:
+                raise AuthError("card_required", "an engineer card is required; no reader")
+            verdict = self.card_check(engineer_id)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            if not verdict:
+                raise self._fail(engineer_id, "card_refused")
+        self.failures = 0
+
+
+# -------------------------------------------------------------------- maintenance mode
+
+
+_instances: weakref.WeakKeyDictionary[Any, Maintenance] = weakref.WeakKeyDictionary()
+
+
+def maintenance_for(core: Any) -> Maintenance:
+    """The one Maintenance of a core (created on first use)."""
+    m = _instances.get(core)
+    if m is None:
+        m = Maintenance(core)
+    return m
+
+
+class Maintenance:
+    def __init__(
+        self,
+        core: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        card_check: Callable[[str], bool | Awaitable[bool]] | None = None,
+        exit_hook: Callable[[int, str], Any] | None = None,
+    ) -> None:
+        self.core = core
+        self.config = core.config
+        self.section = core.config["maintenance"]
+        self.journal: Journal = core.journal
+        self.clock = clock
+        self.wall = wall
+        self.auth = EngineerAuth(self.section, self.journal, clock=wall, card_check=card_check)
+        self.exit_hook = exit_hook or (lambda code, reason: request_exit(core, code, reason))
+        self.engineer: str | None = None
+        self.last_touch = clock()
+        self.collection_in_progress = False
+        self._saved_out_of_service: bool | None = None
+        self._test_note: asyncio.Future[dict[str, Any]] | None = None
+        self._test_stacking: set[str] = set()
+        self._cassette_out = False
+        self._device_seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.status_changes: deque[dict[str, Any]] = deque(maxlen=200)
+        self._alarms: dict[str, dict[str, Any]] = {}
+        self._unreported: dict[str, dict[str, Any]] = {}
+        self._task: asyncio.Task | None = None
+        self._restore()
+        _instances[core] = self
+
+    # ---------------------------------------------------------------- plumbing
+
+    @property
+    def active(self) -> bool:
+        return self.engineer is not None
+
+    def _record(self, action: str, engineer_id: str | None = None, **data: Any) -> Event | None:
+        who = engineer_id or self.engineer or "-"
+        key = data.pop("_key", None)
+        return self.journal.append(
+            "maintenance", SESSION, {"action": action, "engineer_id": who, **data}, key=key
+        )
+
+    def _need_engineer(self) -> str:
+        if self.engineer is None:
+            raise MaintenanceError("not_in_maintenance", "log in first")
+        self.touch()
+        return self.engineer
+
+    def touch(self) -> None:
+        """Engineer activity: restarts the auto-leave timer."""
+        self.last_touch = self.clock()
+
+    def _changed(self) -> None:
+        changed = getattr(self.core.kiosk, "_changed", None)
+        if callable(changed):
+            changed()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def _current(self) -> bool:
+        """False once another Maintenance replaced this one for the core (tests do)."""
+        return _instances.get(self.core) is self
+
+    def start(self) -> Maintenance:
+        """Watch devices (cassette alarm, status log), auto-leave, and take test notes."""
+        if self._task is not None:
+            return self
+        install_note_interceptor(self.core, self)
+        add_listener = getattr(self.core.kiosk, "add_listener", None)
+        if callable(add_listener):
+            add_listener(self._on_snapshot)
+        self._task = asyncio.create_task(self._watch(), name="maintenance-watch")
+        return self
+
+    async def stop(self) -> None:
+        remove = getattr(self.core.kiosk, "remove_listener", None)
+        if callable(remove):
+            remove(self._on_snapshot)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            if not self._current():
+                continue
+            try:
+                self.check_devices()
+                self.check_idle()
+            except Exception:
+                log.exception("maintenance watch failed")
+
+    def _on_snapshot(self, snapshot: dict) -> None:
+        if self._current():
+            self.check_devices()
+
+    # ---------------------------------------------------------------- enter / leave
+
+    async def enter(self, engineer_id: str, pin: str) -> dict[str, Any]:
+        """Log an engineer in (PIN, card if configured). Not while a citizen is being served."""
+        if self.core.kiosk.session is not None:
+            raise MaintenanceError("session_in_progress", "wait until the citizen has finished")
+        await self.auth.verify(engineer_id, pin)
+        if self.core.kiosk.session is not None:  # a citizen started while the PIN was hashed
+            raise MaintenanceError("session_in_progress", "wait until the citizen has finished")
+        if self.engineer is not None and self.engineer != engineer_id:
+            self.leave("replaced")
+        self.engineer = engineer_id
+        self.touch()
+        # No citizen session may start while the engineer has the machine open.
+        kiosk = self.core.kiosk
+        if self._saved_out_of_service is None:
+            self._saved_out_of_service = kiosk.out_of_service_command
+        kiosk.out_of_service_command = True
+        self._record("entered", engineer_id)
+        log_event(log, "maintenance entered", engineer=engineer_id)
+        self._changed()
+        return {"engineer_id": engineer_id, "auto_leave_s": self.section["auto_leave_s"]}
+
+    def leave(self, reason: str = "engineer") -> None:
+        if self.engineer is None:
+            return
+        engineer, self.engineer = self.engineer, None
+        self.collection_in_progress = False
+        if self._test_note is not None and not self._test_note.done():
+            self._test_note.set_result({"result": "cancelled"})
+        if self._saved_out_of_service is not None:
+            self.core.kiosk.out_of_service_command = self._saved_out_of_service
+            self._saved_out_of_service = None
+        self._record("left", engineer, reason=reason)
+        log_event(log, "maintenance left", engineer=engineer, reason=reason)
+        self._changed()
+
+    def check_idle(self) -> bool:
+        """Leave after auto_leave_s without a touch. True when it left."""
+        if self.engineer is not None and (
+            self.clock() - self.last_touch >= self.section["auto_leave_s"]
+        ):
+            self.leave("inactivity")
+            return True
+        return False
+
+    # ---------------------------------------------------------------- alarms
+
+    def _restore(self) -> None:
+        for ev in self.journal.events(session_id=SESSION, kinds=("maintenance",)):
+            action = ev.data.get("action")
+            if action == "alarm_raised":
+                self._alarms[ev.data["code"]] = {
+                    "code": ev.data["code"],
+                    "since": ev.at,
+                    "message": ev.data.get("message", ""),
+                }
+            elif action == "alarm_cleared":
+                self._alarms.pop(ev.data["code"], None)
+            self._note_collection(ev)
+
+    def raise_alarm(self, code: str, message: str) -> None:
+        if code in self._alarms:
+            return
+        ev = self._record("alarm_raised", code=code, message=message)
+        self._alarms[code] = {"code": code, "since": ev.at if ev else utc_now(), "message": message}
+        log_event(log, "alarm", logging.ERROR, code=code, message=message)
+
+    def acknowledge_alarm(self, code: str, note: str = "") -> None:
+        """An engineer has looked into an alarm (journaled with the engineer id)."""
+        engineer = self._need_engineer()
+        if code == LOCKOUT_ALARM:
+            raise MaintenanceError("cannot_acknowledge", "a PIN lockout ends by itself")
+        if self._alarms.pop(code, None) is None:
+            raise MaintenanceError("no_such_alarm", code)
+        self._record("alarm_cleared", engineer, code=code, note=note[:200])
+
+    def alarms(self) -> list[dict[str, Any]]:
+        out = list(self._alarms.values())
+        lockout = self.auth.alarm()
+        if lockout:
+            out.append(lockout)
+        return out
+
+    def check_devices(self) -> None:
+        """Cassette-removed alarm, and a log of device status changes for the fault log."""
+        for name, status in list(self.core.kiosk.device_status.items()):
+            seen = (status.state.value, tuple(status.detail))
+            if self._device_seen.get(name) != seen:
+                self._device_seen[name] = seen
+                self.status_changes.append(
+                    {
+                        "at": utc_now(),
+                        "kind": "device_status",
+                        "device": name,
+                        "state": seen[0],
+                        "detail": list(seen[1]),
+                        "message": status.message,
+                    }
+                )
+        acceptor = self.core.kiosk.device_status.get("acceptor")
+        out = acceptor is not None and "cassette_removed" in acceptor.detail
+        if out and not self._cassette_out:
+            if self.collection_in_progress and self.engineer is not None:
+                self._record("cassette_removed", during="collection")
+            else:
+                self._record("cassette_removed", during="no_collection")
+                self.raise_alarm(CASSETTE_ALARM, "cash cassette removed without a collection")
+        elif not out and self._cassette_out:
+            self._record("cassette_inserted")
+        self._cassette_out = out
+
+    # ---------------------------------------------------------------- cash
+
+    def cash_summary(self) -> dict[str, Any]:
+        """Notes by denomination since the last collection, cross-checked with the acceptor."""
+        engineer = self._need_engineer()
+        box = cash_box(self.journal)
+        counters = acceptor_counters(self.core.acceptor)
+        if counters["available"]:
+            counters["matches_journal"] = {int(k): v for k, v in counters["counts"].items()} == {
+                k: v for k, v in box["counts"].items() if v
+            }
+        self._record("cash_summary_viewed", engineer, total_paise=box["total_paise"])
+        return {**box, "acceptor_counters": counters}
+
+    def begin_collection(self) -> dict[str, Any]:
+        """The engineer is about to take the cassette out: no alarm for that."""
+        engineer = self._need_engineer()
+        self.collection_in_progress = True
+        box = cash_box(self.journal)
+        self._record("collection_started", engineer, total_paise=box["total_paise"])
+        return box
+
+    async def collect_cash(self, engineer_id: str | None = None) -> dict[str, Any]:
+        """Journal the collection (it resets the cash box), print the slip, report to central."""
+        engineer = self._need_engineer()
+        if engineer_id is not None and engineer_id != engineer:
+            raise MaintenanceError("wrong_engineer", "collect as the logged-in engineer")
+        if self.core.kiosk.session is not None:
+            raise MaintenanceError("session_in_progress")
+        # Count and record in one step without an await between: no credit can slip in.
+        box = cash_box(self.journal)
+        terminal = self.config["terminal"]
+        collection_id = (
+            f"C-{terminal['id']}-{datetime.now(UTC).strftime('%y%m%d%H%M%S')}-"
+            f"{secrets.token_hex(2).upper()}"
+        )
+        ev = self._record(
+            "cash_collected",
+            engineer,
+            collection_id=collection_id,
+            counts={str(k): v for k, v in box["counts"].items()},
+            notes=box["notes"],
+            total_paise=box["total_paise"],
+            credited_paise=box["credited_paise"],
+            test_notes_paise=box["test_notes_paise"],
+            unattributed_paise=box["unattributed_paise"],
+            since=box["since"],
+            _key=f"collection:{collection_id}",
+        )
+        self.collection_in_progress = False
+        if ev is not None:
+            self._note_collection(ev)
+        log_event(
+            log,
+            "cash collected",
+            engineer=engineer,
+            collection=collection_id,
+            total=box["total_paise"],
+            notes=box["notes"],
+        )
+        result = {
+            "collection_id": collection_id,
+            "at": ev.at if ev else utc_now(),
+            "engineer_id": engineer,
+            "counts": box["counts"],
+            "by_denomination": box["by_denomination"],
+            "notes": box["notes"],
+            "total_paise": box["total_paise"],
+        }
+        result.update(await self._print_slip(result))
+        return result
+
+    async def _print_slip(self, c: dict[str, Any]) -> dict[str, Any]:
+        from terminal.receipts import CollectionSlip, build_collection_slip
+
+        printer = self.core.printer
+        terminal = self.config["terminal"]
+        try:
+            if printer is None:
+                raise RuntimeError("no printer")
+            slip = CollectionSlip(
+                terminal_id=terminal["id"],
+                location=terminal["location"],
+                engineer_id=c["engineer_id"],
+                collected_at=datetime.fromtimestamp(iso_to_epoch(c["at"]), UTC),
+                counts=dict(c["counts"]),
+                total_paise=c["total_paise"],
+            )
+            await printer.print_document(build_collection_slip(slip, printer.paper_width_dots))
+        except Exception as exc:
+            self._record(
+                "collection_slip_failed",
+                c["engineer_id"],
+                collection_id=c["collection_id"],
+                error=str(exc),
+            )
+            return {"printed": False, "error": str(exc)}
+        self._record("collection_slip_printed", c["engineer_id"], collection_id=c["collection_id"])
+        return {"printed": True, "error": None}
+
+    async def reprint_collection_slip(self, collection_id: str) -> dict[str, Any]:
+        self._need_engineer()
+        for ev in self.journal.events(session_id=SESSION, kinds=("maintenance",)):
+            if ev.data.get("action") == "cash_collected" and (
+                ev.data["collection_id"] == collection_id
+            ):
+                c = {
+                    "collection_id": collection_id,
+                    "at": ev.at,
+                    "engineer_id": ev.data["engineer_id"],
+                    "counts": {int(k): v for k, v in ev.data["counts"].items()},
+                    "total_paise": ev.data["total_paise"],
+                }
+                return await self._print_slip(c)
+        raise MaintenanceError("not_found", collection_id)
+
+    def unreported_collections(self) -> list[dict[str, Any]]:
+        """Collections central has not yet acknowledged (sent in every heartbeat until then)."""
+        return list(self._unreported.values())
+
+    def collections_reported(self, collection_ids: list[str]) -> None:
+        for cid in collection_ids:
+            if self._unreported.pop(cid, None) is not None:
+                self.journal.append(
+                    "maintenance",
+                    SESSION,
+                    {"action": "collection_reported", "engineer_id": "-", "collection_id": cid},
+                    key=f"collection_reported:{cid}",
+                )
+
+    def _note_collection(self, ev: Event) -> None:
+        if ev.data.get("action") == "cash_collected":
+            self._unreported[ev.data["collection_id"]] = {
+                "collection_id": ev.data["collection_id"],
+                "at": ev.at,
+                "engineer_id": ev.data["engineer_id"],
+                "counts_paise": ev.data["counts"],
+                "notes": ev.data["notes"],
+                "total_paise": ev.data["total_paise"],
+            }
+        elif ev.data.get("action") == "collection_reported":
+            self._unreported.pop(ev.data["collection_id"], None)
+
+    # ---------------------------------------------------------------- device tests
+
+    async def test_print(self) -> dict[str, Any]:
+        engineer = self._need_engineer()
+        printer = self.core.printer
+        if printer is None:
+            raise MaintenanceError("no_printer")
+        doc = self._test_page(engineer, printer.paper_width_dots)
+        try:
+            await printer.print_document(doc)
+        except Exception as exc:
+            self._record("test_print_failed", engineer, error=str(exc))
+            return {"printed": False, "error": str(exc), "status": printer.status().to_dict()}
+        self._record("test_print", engineer)
+        return {"printed": True, "error": None, "status": printer.status().to_dict()}
+
+    def _test_page(self, engineer: str, width: int) -> PrintDocument:
+        from terminal.receipts import HINDI_BODY_PX, format_ist, render_text_image
+
+        terminal = self.config["terminal"]
+        cols = width // 12
+        blocks: list[Any] = [
+            TextLine("e-Mitra Plus", align="center", bold=True, double=True),
+            TextLine("PRINTER TEST PAGE", align="center", bold=True),
+            TextLine("-" * cols),
+            TextLine(f"Kiosk    : {terminal['id']}"),
+            TextLine(f"Engineer : {engineer}"),
+            TextLine(f"Time     : {format_ist(datetime.now(UTC))}"),
+            TextLine("-" * cols),
+            TextLine("ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789"),
+            TextLine("Bold line", bold=True),
+            TextLine("Right aligned", align="right"),
+            ImageBlock(render_text_image("परीक्षण पृष्ठ — हिंदी ठीक छपी है", width, HINDI_BODY_PX)),
+            Feed(1),
+            QRBlock(f"EMITRA|TEST|{terminal['id']}"),
+            TextLine("=" * cols),
+        ]
+        return PrintDocument(
+            blocks=tuple(blocks),
+            name="test_page",
+            cut=True,
+            meta={"kind": "test_page", "engineer_id": engineer},
+        )
+
+    async def test_note(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Take one note: it is stacked and journaled as a test note, credited to nobody."""
+        engineer = self._need_engineer()
+        acceptor = self.core.acceptor
+        if acceptor is None:
+            raise MaintenanceError("no_acceptor")
+        if self._test_note is not None and not self._test_note.done():
+            raise MaintenanceError("busy", "a test note is already waiting")
+        if self.core.kiosk.session is not None:
+            raise MaintenanceError("session_in_progress")
+        accepted = {r * 100 for r in self.config["acceptor"]["accepted_notes"]}
+        notes = (set(acceptor.denominations()) & accepted) or accepted
+        self._test_note = asyncio.get_running_loop().create_future()
+        self._record("test_note_started", engineer)
+        try:
+            await acceptor.enable(notes)
+            result = await asyncio.wait_for(asyncio.shield(self._test_note), timeout_s)
+        except TimeoutError:
+            result = {"result": "no_note"}
+        except Exception as exc:
+            result = {"result": "error", "error": str(exc)}
+        finally:
+            with contextlib.suppress(Exception):
+                await acceptor.disable()
+            self._test_note = None
+        if result["result"] != "stacked":
+            self._record("test_note_ended", engineer, **result)
+        self.touch()
+        return result
+
+    async def on_acceptor_event(self, event: object) -> bool:
+        """Acceptor events during a test note are the test's, not a citizen's: True = taken."""
+        waiting = self._test_note is not None and not self._test_note.done()
+        if isinstance(event, NoteInEscrow) and waiting:
+            self._test_stacking.add(event.note_id)
+            await self.core.acceptor.stack()
+            return True
+        if isinstance(event, NoteStacked) and event.note_id in self._test_stacking:
+            self._test_stacking.discard(event.note_id)
+            self._record(
+                "test_note",
+                paise=event.paise,
+                note_id=event.note_id,
+                _key=f"test_note:{event.note_id}",
+            )
+            log_event(log, "test note stacked", paise=event.paise, engineer=self.engineer)
+            if self._test_note is not None and not self._test_note.done():
+                self._test_note.set_result({"result": "stacked", "paise": event.paise})
+            return True
+        if isinstance(event, NoteReturned) and event.note_id in self._test_stacking:
+            self._test_stacking.discard(event.note_id)
+            if waiting:
+                self._test_note.set_result({"result": "returned", "paise": event.paise})
+            return True
+        if isinstance(event, NoteRejected) and waiting:
+            self._test_note.set_result(
+                {"result": "rejected", "reason": event.reason, "paise": event.paise}
+            )
+            return True
+        return False
+
+    def identities(self) -> dict[str, Any]:
+        engineer = self._need_engineer()
+        out: dict[str, Any] = {}
+        for name, device in (("acceptor", self.core.acceptor), ("printer", self.core.printer)):
+            if device is None:
+                out[name] = {"present": False}
+                continue
+            identity = getattr(device, "identity", None)
+            info = identity() if callable(identity) else {}
+            out[name] = {
+                "present": True,
+                "driver": type(device).__name__,
+                **(info or {"model": "not reported by the device"}),
+                "status": self.core.kiosk.device_status.get(name, device.status()).to_dict(),
+            }
+        self._record("identities_viewed", engineer)
+        return out
+
+    # ---------------------------------------------------------------- logs, outbox, network
+
+    def fault_log(self, hours: float = 24.0, limit: int = 200) -> list[dict[str, Any]]:
+        engineer = self._need_engineer()
+        cutoff = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        rows: list[dict[str, Any]] = []
+        for ev in self.journal.events(kinds=(*FAULT_KINDS, "maintenance")):
+            if ev.at < cutoff:
+                continue
+            if ev.kind == "maintenance" and ev.data.get("action") not in FAULT_ACTIONS:
+                continue
+            rows.append(
+                {"at": ev.at, "kind": ev.kind, "session_id": ev.session_id, **_clean(ev.data)}
+            )
+        rows.extend(c for c in self.status_changes if c["at"] >= cutoff)
+        rows.sort(key=lambda r: r["at"], reverse=True)
+        self._record("fault_log_viewed", engineer)
+        return rows[:limit]
+
+    def outbox_view(self) -> dict[str, Any]:
+        engineer = self._need_engineer()
+        outbox = self.core.kiosk.outbox
+        now = self.wall()
+        entries = []
+        for s in outbox.pending():
+            entries.append(
+                {
+                    "session_id": s.session_id,
+                    "txn_id": s.txn_id,
+                    "provider": s.provider,
+                    "amount_paise": s.amount_paise,
+                    "voucher_id": s.voucher_id,
+                    "voucher_paise": s.voucher_paise,
+                    "paid_at": s.paid_at,
+                    "age_s": round(now - iso_to_epoch(s.paid_at), 1) if s.paid_at else None,
+                }
+            )
+        self._record("outbox_viewed", engineer, depth=len(entries))
+        return {
+            "depth": len(entries),
+            "entries": entries,
+            "last_error": mask_text(outbox.last_error) if outbox.last_error else None,
+        }
+
+    def send_now(self) -> None:
+        engineer = self._need_engineer()
+        self.core.kiosk.outbox.kick()
+        self._record("outbox_send_now", engineer)
+
+    async def network_test(self, timeout_s: float = 5.0) -> dict[str, Any]:
+        """DNS of the central host, TCP connect (and TLS for https), a signed GET /v1/services."""
+        engineer = self._need_engineer()
+        url = urlsplit(self.config["central"]["url"])
+        host = url.hostname or ""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        steps: list[dict[str, Any]] = []
+
+        async def step(name: str, work: Callable[[], Awaitable[Any]]) -> bool:
+            started = time.monotonic()
+            try:
+                detail = await asyncio.wait_for(work(), timeout_s)
+            except Exception as exc:
+                steps.append(
+                    {
+                        "step": name,
+                        "ok": False,
+                        "ms": _ms(started),
+                        "error": str(exc) or type(exc).__name__,
+                    }
+                )
+                return False
+            steps.append({"step": name, "ok": True, "ms": _ms(started), "detail": detail})
+            return True
+
+        loop = asyncio.get_running_loop()
+
+        async def dns() -> list[str]:
+            infos = await loop.getaddrinfo(host, port, type=1)  # SOCK_STREAM
+            return sorted({info[4][0] for info in infos})
+
+        async def connect(tls: bool) -> str:
+            context = ssl.create_default_context() if tls else None
+            _, writer = await asyncio.open_connection(host, port, ssl=context)
+            peer = writer.get_extra_info("peername")
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            return str(peer[0]) if peer else ""
+
+        async def api() -> str:
+            services = await self.core.central.services()
+            return f"{len(services)} services"
+
+        ok = await step("dns", dns)
+        ok = ok and await step("tcp", lambda: connect(False))
+        if ok and url.scheme == "https":
+            ok = await step("tls", lambda: connect(True))
+        ok = ok and await step("central_api", api)
+        self._record(
+            "network_test",
+            engineer,
+            ok=ok,
+            steps=[{k: v for k, v in s.items() if k != "detail"} for s in steps],
+        )
+        return {"ok": ok, "host": host, "port": port, "steps": steps}
+
+    # ---------------------------------------------------------------- reprint, restart
+
+    def recent_receipts(self) -> list[dict[str, Any]]:
+        """Receipts and vouchers of the last 24 h (for the reprint screen), newest first."""
+        self._need_engineer()
+        cutoff = (datetime.now(UTC) - REPRINT_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out = []
+        for ev in self.journal.events(kinds=("settled",)):
+            if ev.at >= cutoff:
+                out.append(
+                    {
+                        "session_id": ev.session_id,
+                        "txn_id": ev.data.get("txn_id"),
+                        "amount_paise": ev.data.get("amount_paise", 0),
+                        "voucher_id": ev.data.get("voucher_id"),
+                        "voucher_paise": ev.data.get("voucher_paise", 0),
+                        "at": ev.at,
+                    }
+                )
+        return list(reversed(out))
+
+    async def reprint(self, ref: str, doc: str | None = None) -> dict[str, Any]:
+        """Reprint a receipt (txn id / session id) or voucher (voucher id) of the last 24 h,
+        marked DUPLICATE."""
+        engineer = self._need_engineer()
+        found = next(
+            (
+                r
+                for r in self.recent_receipts()
+                if ref in (r["session_id"], r["txn_id"], r["voucher_id"])
+            ),
+            None,
+        )
+        if found is None:
+            raise MaintenanceError("not_found", "no receipt with that id in the last 24 hours")
+        s = fold(found["session_id"], list(self.journal.events(session_id=found["session_id"])))
+        if doc is None:
+            doc = "voucher" if ref == s.voucher_id or not s.amount_paise else "receipt"
+        if (doc == "receipt" and not s.amount_paise) or (doc == "voucher" and not s.voucher_id):
+            raise MaintenanceError("not_found", f"that session has no {doc}")
+        printer = self.core.printer
+        if printer is None:
+            raise MaintenanceError("no_printer")
+        try:
+            document = duplicate_document(self.config, s, doc, printer.paper_width_dots)
+            await printer.print_document(document)
+        except Exception as exc:
+            self._record("reprint_failed", engineer, session=s.session_id, doc=doc, error=str(exc))
+            return {"printed": False, "error": str(exc)}
+        self._record("reprint", engineer, session=s.session_id, txn_id=s.txn_id, doc=doc)
+        return {"printed": True, "error": None, "doc": doc, "session_id": s.session_id}
+
+    def restart(self) -> None:
+        """Restart the core (systemd starts it again at once)."""
+        engineer = self._need_engineer()
+        self._record("restart_requested", engineer)
+        self.leave("restart")
+        self.exit_hook(EXIT_RESTART_REQUESTED, f"restart requested by engineer {engineer}")
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def duplicate_document(config: dict, s: Any, doc: str, width_dots: int) -> PrintDocument:
+    """The receipt / voucher as first printed, marked DUPLICATE."""
+    from terminal.printing import build_document
+
+    if "duplicate" in inspect.signature(build_document).parameters:
+        return build_document(config, s, doc, width_dots, duplicate=True)
+    from terminal.receipts import HI, HINDI_TITLE_PX, render_text_image
+
+    original = build_document(config, s, doc, width_dots)
+    mark = (
+        ImageBlock(render_text_image(HI["duplicate"], width_dots, HINDI_TITLE_PX)),
+        TextLine("*** DUPLICATE ***", align="center", bold=True, double=True),
+        TextLine(f"Reprinted {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC", align="center"),
+    )
+    return PrintDocument(
+        blocks=mark + tuple(original.blocks) + mark[1:2],
+        name=original.name,
+        cut=original.cut,
+        meta={**original.meta, "duplicate": True},
+    )
+
+
+def install_note_interceptor(core: Any, maintenance: Maintenance) -> None:
+    """Let maintenance take acceptor events during a test note, before the kiosk sees them.
+
+    Uses kiosk.intercept_acceptor_event when the kiosk offers that hook; otherwise wraps the
+    kiosk's event handler on this instance.
+    """
+    kiosk = core.kiosk
+    if hasattr(kiosk, "intercept_acceptor_event"):
+        kiosk.intercept_acceptor_event = maintenance.on_acceptor_event
+        return
+    if getattr(kiosk, "_maintenance_wrapped", False):
+        return
+    original = kiosk._on_acceptor_event
+
+    async def handler(event: object) -> None:
+        current = _instances.get(core)  # the core's Maintenance now, not the first one
+        if current is not None and await current.on_acceptor_event(event):
+            return
+        await original(event)
+
+    kiosk._on_acceptor_event = handler
+    kiosk._maintenance_wrapped = True

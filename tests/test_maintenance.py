@@ -1,0 +1,295 @@
+"""Maintenance back end: PIN and lockout, cash collection = journal, slip printed, test note
+not credited, every action journaled with the engineer id."""
+
+import asyncio
+import io
+import sys
+
+import pytest
+from harness import KioskHarness
+from test_heartbeat import pay_jvvnl, wait_until
+
+from terminal import maintenance as mt
+from terminal.config import load_config
+from terminal.heartbeat import build_health, start_heartbeat
+from terminal.invariant import check_journal
+from terminal.journal import Journal
+from terminal.maintenance import (
+    AuthError,
+    EngineerAuth,
+    Maintenance,
+    MaintenanceError,
+    cash_box,
+    check_pin,
+    hash_pin,
+)
+
+DEMO_PIN = "246810"
+ENGINEER = "ENG-042"
+
+
+class FakeClock:
+    def __init__(self, start=1_700_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def maintenance_events(journal):
+    return [ev for ev in journal.events(kinds=("maintenance",))]
+
+
+def test_hash_pin_round_trip_and_demo_pin():
+    config = load_config()
+    assert check_pin(DEMO_PIN, config["maintenance"]["pin_hash"])
+    assert not check_pin("246811", config["maintenance"]["pin_hash"])
+    made = hash_pin("9753", n=2**10)
+    assert made.startswith("scrypt$1024$8$1$") and check_pin("9753", made)
+    assert hash_pin("9753", n=2**10) != made  # salted
+    with pytest.raises(ValueError):
+        hash_pin("12ab")
+
+
+def test_hash_pin_cli_reads_stdin(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("13579\n"))
+    assert mt.hash_pin_cli() == 0
+    assert check_pin("13579", capsys.readouterr().out.strip())
+
+
+async def test_pin_right_wrong_and_lockout_with_alarm(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    section = {**load_config()["maintenance"], "pin_hash": hash_pin(DEMO_PIN, n=2**10)}
+    clock = FakeClock()
+    auth = EngineerAuth(section, journal, clock=clock)
+    await auth.verify(ENGINEER, DEMO_PIN)
+    for left in (4, 3, 2, 1):
+        with pytest.raises(AuthError) as err:
+            await auth.verify(ENGINEER, "111111")
+        assert err.value.key == "wrong_pin" and f"{left} tries left" in str(err.value)
+    with pytest.raises(AuthError) as err:
+        await auth.verify(ENGINEER, "111111")
+    assert err.value.key == "locked" and err.value.until == clock.now + 15 * 60
+    assert auth.alarm()["code"] == "pin_lockout"
+    # Locked: even the right PIN is refused, for 15 minutes.
+    clock.advance(14 * 60 + 59)
+    with pytest.raises(AuthError) as err:
+        await auth.verify(ENGINEER, DEMO_PIN)
+    assert err.value.key == "locked"
+    # Switching the kiosk off and on does not lift the lockout: it is in the journal.
+    assert EngineerAuth(section, journal, clock=clock).locked()
+    clock.advance(2)
+    assert auth.alarm() is None
+    await auth.verify(ENGINEER, DEMO_PIN)
+    actions = [ev.data["action"] for ev in maintenance_events(journal)]
+    assert actions.count("pin_failed") == 5 and actions.count("pin_lockout") == 1
+    assert all(ev.data["engineer_id"] == ENGINEER for ev in maintenance_events(journal))
+
+
+async def test_engineer_card_second_factor(tmp_path):
+    section = {
+        **load_config()["maintenance"],
+        "pin_hash": hash_pin(DEMO_PIN, n=2**10),
+        "require_engineer_card": True,
+    }
+    with pytest.raises(AuthError) as err:
+        await EngineerAuth(section).verify(ENGINEER, DEMO_PIN)
+    assert err.value.key == "card_required"
+
+    async def card(engineer_id):
+        return engineer_id == ENGINEER
+
+    auth = EngineerAuth(section, card_check=card)
+    await auth.verify(ENGINEER, DEMO_PIN)
+    with pytest.raises(AuthError) as err:
+        await auth.verify("ENG-999", DEMO_PIN)
+    assert err.value.key == "card_refused" and auth.failures == 1
+
+
+async def test_lockout_alarm_in_health_and_login_refused_during_a_session(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        wall = FakeClock()
+        m = Maintenance(h.core, wall=wall)
+        for _ in range(5):
+            with pytest.raises(AuthError):
+                await m.enter(ENGINEER, "000000")
+        alarms = build_health(h.core)["alarms"]
+        assert [a["code"] for a in alarms] == ["pin_lockout"]
+        assert build_health(h.core)["maintenance"]["pin_failures"] == 5
+        wall.advance(15 * 60)
+        assert build_health(h.core)["alarms"] == []
+
+        async with h.client() as citizen:
+            assert (await citizen.send("start", provider="JVVNL"))["ok"]
+            with pytest.raises(MaintenanceError) as err:
+                await m.enter(ENGINEER, DEMO_PIN)
+            assert err.value.key == "session_in_progress"
+
+
+async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
+    async with KioskHarness(tmp_path, heartbeat={"token": "t"}) as h:
+        hb = await start_heartbeat(h.core)
+        try:
+            await pay_jvvnl(h)
+            m = Maintenance(h.core)
+            m.start()
+            with pytest.raises(MaintenanceError):
+                m.cash_summary()  # not logged in
+            await m.enter(ENGINEER, DEMO_PIN)
+            assert h.core.kiosk.services()["cash_payment"] is False  # no citizen meanwhile
+
+            journal = h.core.journal
+            credits = [ev.data["paise"] for ev in journal.events(kinds=("credit",))]
+            summary = m.cash_summary()
+            assert summary["total_paise"] == sum(credits) == 70000
+            assert summary["counts"] == {50000: 1, 20000: 1}
+            assert summary["acceptor_counters"]["available"] is False
+
+            m.begin_collection()
+            h.acceptor_sim.remove_cassette()
+            await wait_until(lambda: "cassette_removed"
+                             in h.core.kiosk.device_status["acceptor"].detail)
+            await asyncio.sleep(0.6)
+            assert build_health(h.core)["alarms"] == []  # expected during a collection
+
+            slips_before = len(h.printer_sim.receipts)
+            result = await m.collect_cash(ENGINEER)
+            assert result["printed"] is True, result
+            assert result["total_paise"] == 70000 and result["counts"] == {50000: 1, 20000: 1}
+            await wait_until(lambda: len(h.printer_sim.receipts) > slips_before)
+            assert any("CASH COLLECTION SLIP" in t for t in h.printer_sim.texts)
+            assert cash_box(journal)["total_paise"] == 0  # counters reset
+            assert cash_box(journal)["last_collection"]["total_paise"] == 70000
+            h.acceptor_sim.insert_cassette()
+
+            # Reported to central in the next heartbeat, then no more.
+            hb.pusher.push_soon()
+
+            def reported():
+                return [
+                    c for hbeat in h.central.heartbeats()
+                    for c in hbeat["body"]["collections_to_report"]
+                ]
+
+            sent = await wait_until(reported)
+            assert sent[0]["collection_id"] == result["collection_id"]
+            assert sent[0]["total_paise"] == 70000
+            await wait_until(lambda: not m.unreported_collections())
+            m.leave()
+            assert h.core.kiosk.services()["cash_payment"] is True
+            collected = [ev for ev in maintenance_events(journal)
+                         if ev.data["action"] == "cash_collected"]
+            assert len(collected) == 1 and collected[0].data["engineer_id"] == ENGINEER
+        finally:
+            await hb.stop()
+
+
+async def test_cassette_removed_without_collection_raises_an_alarm(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        m = Maintenance(h.core).start()
+        try:
+            h.acceptor_sim.remove_cassette()
+            await wait_until(lambda: m.alarms())
+            assert m.alarms()[0]["code"] == "cassette_removed_without_collection"
+            assert build_health(h.core)["alarms"][0]["code"] == (
+                "cassette_removed_without_collection"
+            )
+            # It stays (also over a restart) until an engineer acknowledges it.
+            restarted = Maintenance(h.core).start()
+            assert restarted.alarms()
+            await restarted.enter(ENGINEER, DEMO_PIN)
+            with pytest.raises(MaintenanceError):
+                restarted.acknowledge_alarm("pin_lockout")
+            restarted.acknowledge_alarm("cassette_removed_without_collection", "jam cleared")
+            assert build_health(h.core)["alarms"] == []
+            await restarted.stop()
+        finally:
+            await m.stop()
+
+
+async def test_test_note_is_stacked_but_credited_to_nobody(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        m = Maintenance(h.core).start()
+        try:
+            await m.enter(ENGINEER, DEMO_PIN)
+            task = asyncio.create_task(m.test_note(timeout_s=10))
+            await asyncio.sleep(0.3)
+            h.acceptor_sim.insert_note(100)
+            result = await task
+            assert result == {"result": "stacked", "paise": 10000}
+            assert h.acceptor_sim.stacked == [100]
+            journal = h.core.journal
+            assert list(journal.events(kinds=("credit", "session_opened", "settled"))) == []
+            report = check_journal(journal)
+            assert report["ok"] and report["totals"]["credited"] == 0
+            test = [ev for ev in maintenance_events(journal) if ev.data["action"] == "test_note"]
+            assert len(test) == 1 and test[0].data["engineer_id"] == ENGINEER
+            box = cash_box(journal)
+            assert box["test_notes_paise"] == 10000 and box["credited_paise"] == 0
+            assert box["total_paise"] == 10000  # it is in the cassette all the same
+            # The acceptor takes nothing once the test is over.
+            h.acceptor_sim.insert_note(100)
+            await asyncio.sleep(1.0)
+            assert h.acceptor_sim.stacked == [100]
+        finally:
+            await m.stop()
+
+
+async def test_every_action_is_journaled_with_the_engineer_id(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        await pay_jvvnl(h)
+        exits = []
+        clock = FakeClock()
+        m = Maintenance(h.core, clock=clock, exit_hook=lambda code, why: exits.append(code))
+        m.start()
+        try:
+            await m.enter(ENGINEER, DEMO_PIN)
+            identities = m.identities()
+            assert identities["acceptor"]["present"] and identities["printer"]["present"]
+            assert (await m.test_print())["printed"] is True
+            faults = m.fault_log()
+            assert all("consumer_number" not in row for row in faults)
+            assert any(row.get("kind") == "device_status" for row in faults)
+            assert m.outbox_view()["depth"] == 0
+            m.send_now()
+            net = await m.network_test(timeout_s=3)
+            assert net["ok"], net
+            assert [s["step"] for s in net["steps"]] == ["dns", "tcp", "central_api"]
+            recent = m.recent_receipts()
+            assert len(recent) == 1
+            texts_before = len(h.printer_sim.texts)
+            printed = await m.reprint(recent[0]["txn_id"])
+            assert printed["printed"] and printed["doc"] == "receipt"
+            await wait_until(lambda: len(h.printer_sim.texts) > texts_before)
+            assert "DUPLICATE" in h.printer_sim.texts[-1]
+            assert (await m.reprint(recent[0]["voucher_id"]))["doc"] == "voucher"
+            with pytest.raises(MaintenanceError):
+                await m.reprint("T-NO-SUCH")
+
+            clock.advance(10)
+            assert m.check_idle() is False
+            m.restart()
+            assert exits == [75] and not m.active
+
+            await m.enter(ENGINEER, DEMO_PIN)
+            clock.advance(h.config["maintenance"]["auto_leave_s"])
+            assert m.check_idle() is True and not m.active
+            with pytest.raises(MaintenanceError):
+                m.identities()
+
+            events = maintenance_events(h.core.journal)
+            actions = {ev.data["action"] for ev in events}
+            assert {
+                "entered", "identities_viewed", "test_print", "fault_log_viewed",
+                "outbox_viewed", "outbox_send_now", "network_test", "reprint",
+                "restart_requested", "left",
+            } <= actions
+            assert all(ev.session_id == "maintenance" for ev in events)
+            assert all(ev.data["engineer_id"] == ENGINEER for ev in events)
+            left = [ev.data["reason"] for ev in events if ev.data["action"] == "left"]
+            assert left == ["restart", "inactivity"]
+        finally:
+            await m.stop()
