@@ -76,10 +76,44 @@ def test_decode_simulated_frames(params):
     assert decode_qr(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == [RECEIPT]
 
 
+def test_fallback_when_a_library_is_missing(monkeypatch):
+    import drivers.camera.camera as cam_module
+
+    def missing():
+        raise ImportError("not installed")
+
+    monkeypatch.setattr(cam_module, "_decoder", None)
+    monkeypatch.setitem(cam_module._FACTORIES, "zxing", missing)
+    assert decoder_name() == "pyzbar"
+    assert decode_qr(qr_frame(RECEIPT)) == [RECEIPT]
+    monkeypatch.setattr(cam_module, "_decoder", None)
+    monkeypatch.setitem(cam_module._FACTORIES, "pyzbar", missing)
+    assert decoder_name() == "cv2"
+    assert decode_qr(qr_frame(RECEIPT)) == [RECEIPT]
+    monkeypatch.setattr(cam_module, "_decoder", None)  # back to the best one after the test
+
+
 def test_decode_nothing():
     assert decode_qr(empty_frame()) == []
     assert decode_qr(face_frame()) == []
     assert decode_qr(np.zeros((480, 640), np.uint8)) == []
+
+
+def test_frame_source_from_image_files(tmp_path):
+    paths = []
+    for i, payload in enumerate(("BILL|JVVNL|210412345678", RECEIPT)):
+        paths.append(tmp_path / f"{i}.png")
+        cv2.imwrite(str(paths[-1]), qr_frame(payload, blur=1.0, seed=i))
+    source = FrameSource.from_files(paths, fps=None, loop=False)
+    got = []
+    while True:
+        ok, frame = source.read()
+        if not ok:
+            break
+        got += decode_qr(frame)
+    assert got == ["BILL|JVVNL|210412345678", RECEIPT]
+    with pytest.raises(ValueError):
+        FrameSource.from_files([tmp_path / "missing.png"])
 
 
 def test_decode_unicode_payload():
@@ -142,12 +176,7 @@ async def test_video_file_through_cv2_videocapture(camera, tmp_path):
     events = cam.events()
     assert (await next_of(events, Scanned)).payload == "BILL|PHED|98765432"
     # The file ends: no more frames -> offline, no exception.
-    status = await next_of(events, StatusChanged)
-    status = (
-        status
-        if status.status.state != DeviceState.ONLINE
-        else await next_of(events, StatusChanged)
-    )
+    status = await next_of(events, StatusChanged)  # events are in order: ONLINE came first
     assert status.status.state == DeviceState.OFFLINE
     assert status.status.detail == ("no_frames",)
 

@@ -49,6 +49,7 @@ async def test_payloads_with_each_suffix(rig):
         event = await next_scan(events)
         assert event == Scanned(payload, "scanner")
     assert scanner.counters()["scans"] == 4
+    assert "EMITRA1" not in repr(Scanned(RECEIPT))  # payloads stay out of logs
 
 
 async def test_crlf_scanner_on_cr_kiosk():

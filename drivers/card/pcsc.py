@@ -119,9 +119,12 @@ class _Hub:
             return snapshot
 
     def unsubscribe(self, listener: Listener) -> None:
+        """Remove a listener; the last one stops the monitors (blocking, up to ~1 s)."""
         with self._lock:
             with contextlib.suppress(ValueError):
                 self._listeners.remove(listener)
+            if not self._listeners and self._reader_monitor is not None:
+                self._stop()
 
     # ---- monitors
 
@@ -167,6 +170,30 @@ class _Hub:
         monitor = cm.CardMonitor()
         if self._card_observer not in monitor.obs:
             monitor.addObserver(self._card_observer)
+
+    def _stop(self) -> None:
+        from smartcard import CardMonitoring as cm
+        from smartcard import scard
+
+        with contextlib.suppress(Exception):
+            self._reader_monitor.deleteObserver(self._reader_observer)  # joins its thread
+        self._reader_monitor = None
+        thread = cm.CardMonitoringThread.instance
+        with contextlib.suppress(Exception):
+            cm.CardMonitor().deleteObserver(self._card_observer)
+        if thread is not None:
+            # pyscard's thread blocks in SCardGetStatusChange for up to 60 s: cancel the wait,
+            # which it takes as a time-out, and it sees its stop flag.
+            thread.stopEvent.set()
+            request = getattr(thread, "cardrequest", None)
+            context = getattr(getattr(request, "pcsccardrequest", None), "hcontext", None)
+            if context is not None:
+                with contextlib.suppress(Exception):
+                    scard.SCardCancel(context)
+            thread.join(2.0)
+        cm.CardMonitoringThread.instance = None
+        cm.CardMonitor.instance = None
+        self.readers, self.cards = set(), {}
 
     def _emit(self, events: list[CardEvent]) -> None:
         for ev in events:
@@ -263,7 +290,7 @@ class CardReader:
         if not self._opened:
             return
         self._opened = False
-        _HUB.unsubscribe(self._from_thread)
+        await asyncio.to_thread(_HUB.unsubscribe, self._from_thread)
         async with self._lock:
             await asyncio.to_thread(self._disconnect)
         self._queue.put_nowait(_CLOSED)

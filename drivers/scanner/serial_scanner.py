@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.base import DeviceError, DeviceState, DeviceStatus, StatusChanged
 from drivers.serial_port import SerialPort
@@ -32,9 +32,12 @@ _BAD_CONTROLS = frozenset(range(0x20)) - {0x09, 0x1D} | {0x7F}
 
 @dataclass(frozen=True)
 class Scanned:
-    """One decoded code. source: "scanner" (serial 2D scanner) or "camera" (webcam decode)."""
+    """One decoded code. source: "scanner" (serial 2D scanner) or "camera" (webcam decode).
 
-    payload: str
+    The payload is left out of repr(): it may be an Aadhaar QR, and events end up in logs.
+    """
+
+    payload: str = field(repr=False)
     source: str = "scanner"
 
 
