@@ -39,7 +39,6 @@ def session_url(config: dict) -> str:
 def configure_kivy(settings: dict[str, Any]) -> None:
     """Must run before kivy.core.window is imported (it opens the window)."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     from kivy.config import Config
 
     Config.set("graphics", "width", str(int(settings["width"])))

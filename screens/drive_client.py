@@ -51,7 +51,6 @@ class UIProcess:
         env = dict(os.environ)
         env.setdefault("SDL_VIDEODRIVER", "offscreen")
         env["KIVY_NO_ARGS"] = "1"
-        env.setdefault("KIVY_NO_CONSOLELOG", "1")
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         stderr = asyncio.subprocess.DEVNULL
         if log_dir is not None:

@@ -24,7 +24,7 @@ from screens.widgets import register_fonts
 
 log = logging.getLogger("screens")
 
-KV_FILE = Path(__file__).resolve().parent / "kiosk.kv"
+KV_FILE = Path(__file__).resolve().parent / "layout.kv"
 LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "unavailable", "maintenance")
 HINT_SECONDS = 4.0
 LONG_PRESS_S = 3.0

@@ -3,6 +3,7 @@
   central                   the reference central transaction API
   acceptor [--protocol P]   a banknote acceptor on a pty (ccnet | essp)
   printer --out DIR         an ESC/POS receipt printer on a pty, one PNG per receipt
+  scanner [--suffix cr|crlf|lf]   a serial QR scanner on a pty; scans stdin lines
   demo [--headless]         central + devices + the real core, paying a bill end to end
 """
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     elif name == "printer":
         from sim.devices.escpos_printer import main as run
+    elif name == "scanner":
+        from sim.devices.scanner import main as run
     elif name == "demo":
         from sim.demo import main as run
     else:

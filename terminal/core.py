@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 
-from drivers.base import DeviceError, DeviceState, DeviceStatus, StatusChanged
+from drivers.base import DeviceError, DeviceState, DeviceStatus
+from drivers.ports import resolve_port
 from terminal.central import make_central
 from terminal.journal import Journal
 from terminal.kiosk import Kiosk
 from terminal.logs import log_event, setup_logging
 from terminal.session_api import SessionAPI
 from terminal.systemd import notify
+from terminal.watchdog import Watchdog
 
 log = logging.getLogger("core")
 
@@ -25,7 +28,11 @@ def make_acceptor_from_config(config: dict):
     options: dict = {"country": acc["country"], "poll_interval": acc["poll_interval_ms"] / 1000}
     if acc["protocol"] == "essp":
         options["fixed_key"] = int(acc["essp_fixed_key"], 16)
-    return make_acceptor(acc["protocol"], acc["port"], **options)
+    try:  # a usb:VID:PID spec names whatever port the device has now; the watchdog re-resolves
+        port = resolve_port(acc["port"])
+    except DeviceError:
+        port = acc["port"]
+    return make_acceptor(acc["protocol"], port, **options)
 
 
 def make_printer_from_config(config: dict):
@@ -46,6 +53,7 @@ def make_printer_from_config(config: dict):
 class Core:
     def __init__(self, config: dict) -> None:
         self.config = config
+        self.started_at = time.time()
         self.journal = Journal(config["journal"]["path"])
         self.central = make_central(config)
         self.acceptor = make_acceptor_from_config(config)
@@ -53,6 +61,13 @@ class Core:
         self.kiosk = Kiosk(config, self.journal, self.central, self.acceptor, self.printer)
         api = config["session_api"]
         self.session_api = SessionAPI(self.kiosk, api["host"], api["port"])
+        self.watchdog = Watchdog(
+            self.kiosk,
+            {"acceptor": self.acceptor, "printer": self.printer},
+            poll_s=config["acceptor"]["poll_interval_ms"] / 1000 * 5,
+            resolve_port=resolve_port,
+            port_specs={"acceptor": config["acceptor"]["port"]},
+        )
         self._tasks: list[asyncio.Task] = []
 
     async def _open(self, name: str, device) -> bool:
@@ -68,21 +83,11 @@ class Core:
         log_event(log, "device open", device=name, **device.status().to_dict())
         return True
 
-    async def _reopen_loop(self, name: str, device) -> None:
-        """Until the watchdog owns reconnects: retry a device that did not open, with backoff."""
-        delay = 1.0
-        while not await self._open(name, device):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
-        if name == "acceptor":
-            await self.kiosk._on_acceptor_event(StatusChanged(device.status()))
-        self.kiosk._changed()
-
     async def start(self) -> str:
         for name, device in (("acceptor", self.acceptor), ("printer", self.printer)):
-            if not await self._open(name, device):
-                self._tasks.append(asyncio.create_task(self._reopen_loop(name, device)))
+            await self._open(name, device)
         await self.kiosk.start()
+        self.watchdog.start()
         url = await self.session_api.start()
         log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
         notify("READY=1", f"STATUS=ready; session API {url}")
@@ -91,6 +96,7 @@ class Core:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        await self.watchdog.stop()
         await self.session_api.stop()
         await self.kiosk.stop()
         for device in (self.acceptor, self.printer):

@@ -634,6 +634,11 @@ class Kiosk:
         if ev:
             s.apply(ev)
 
+    async def acceptor_reconnected(self) -> None:
+        """The watchdog re-opened the acceptor (now disabled): re-apply what the session needs."""
+        self._enabled_notes = None
+        await self._update_acceptor()
+
     def _set_device(self, name: str, status: DeviceStatus) -> None:
         if self.device_status.get(name) != status:
             self.device_status[name] = status

@@ -78,8 +78,10 @@ async def test_health_and_metrics_need_the_token_and_hold_no_personal_data(tmp_p
             assert health["central"]["last_success_at"] is not None
             assert health["outbox"]["depth"] == 0
             # The cash box is what the journal credited, note by note.
-            credits = [ev.data["paise"] for ev in Journal(h.config["journal"]["path"]).events(
-                kinds=("credit",))]
+            credits = [
+                ev.data["paise"]
+                for ev in Journal(h.config["journal"]["path"]).events(kinds=("credit",))
+            ]
             assert sorted(credits) == [20000, 50000]
             box = health["cash_box"]
             assert box["total_paise"] == sum(credits) == 70000
@@ -146,8 +148,9 @@ async def test_commands_from_central_wait_until_the_citizen_is_done(tmp_path):
             h.central.queue_command("reload_config")
             hb.pusher.push_soon()
             await wait_until(lambda: h.core.kiosk.out_of_service_command is False)
-            await wait_until(lambda: any(a["command"] == "reload_config"
-                                         for a in hb.pusher.applied))
+            await wait_until(
+                lambda: any(a["command"] == "reload_config" for a in hb.pusher.applied)
+            )
             reload = [a for a in hb.pusher.applied if a["command"] == "reload_config"][0]
             assert reload["result"] == "valid"
         finally:
@@ -156,8 +159,9 @@ async def test_commands_from_central_wait_until_the_citizen_is_done(tmp_path):
 
 async def test_heartbeat_shows_removed_cassette_and_dead_printer_quickly(tmp_path):
     poll_s = 0.2
-    async with KioskHarness(tmp_path, heartbeat=HB,
-                            acceptor={"poll_interval_ms": int(poll_s * 1000)}) as h:
+    async with KioskHarness(
+        tmp_path, heartbeat=HB, acceptor={"poll_interval_ms": int(poll_s * 1000)}
+    ) as h:
         hb = await start_heartbeat(h.core)
         try:
             await wait_until(lambda: h.central.heartbeats())
@@ -172,8 +176,7 @@ async def test_heartbeat_shows_removed_cassette_and_dead_printer_quickly(tmp_pat
             assert time.monotonic() - removed_at <= 2 * poll_s + 0.3
             health = build_health(h.core)
             assert health["devices"]["acceptor"]["state"] == "user_error"
-            assert any(a["code"] == "cassette_removed_without_collection"
-                       for a in health["alarms"])
+            assert any(a["code"] == "cassette_removed_without_collection" for a in health["alarms"])
             assert any(f["device"] == "acceptor" for f in health["open_faults"])
             # The change is pushed at once, not at the next 30 s interval.
             await wait_until(lambda: len(h.central.heartbeats()) > pushed, timeout=2)

@@ -150,8 +150,9 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
 
             m.begin_collection()
             h.acceptor_sim.remove_cassette()
-            await wait_until(lambda: "cassette_removed"
-                             in h.core.kiosk.device_status["acceptor"].detail)
+            await wait_until(
+                lambda: "cassette_removed" in h.core.kiosk.device_status["acceptor"].detail
+            )
             await asyncio.sleep(0.6)
             assert build_health(h.core)["alarms"] == []  # expected during a collection
 
@@ -170,7 +171,8 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
 
             def reported():
                 return [
-                    c for hbeat in h.central.heartbeats()
+                    c
+                    for hbeat in h.central.heartbeats()
                     for c in hbeat["body"]["collections_to_report"]
                 ]
 
@@ -180,8 +182,9 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
             await wait_until(lambda: not m.unreported_collections())
             m.leave()
             assert h.core.kiosk.services()["cash_payment"] is True
-            collected = [ev for ev in maintenance_events(journal)
-                         if ev.data["action"] == "cash_collected"]
+            collected = [
+                ev for ev in maintenance_events(journal) if ev.data["action"] == "cash_collected"
+            ]
             assert len(collected) == 1 and collected[0].data["engineer_id"] == ENGINEER
         finally:
             await hb.stop()
@@ -283,9 +286,16 @@ async def test_every_action_is_journaled_with_the_engineer_id(tmp_path):
             events = maintenance_events(h.core.journal)
             actions = {ev.data["action"] for ev in events}
             assert {
-                "entered", "identities_viewed", "test_print", "fault_log_viewed",
-                "outbox_viewed", "outbox_send_now", "network_test", "reprint",
-                "restart_requested", "left",
+                "entered",
+                "identities_viewed",
+                "test_print",
+                "fault_log_viewed",
+                "outbox_viewed",
+                "outbox_send_now",
+                "network_test",
+                "reprint",
+                "restart_requested",
+                "left",
             } <= actions
             assert all(ev.session_id == "maintenance" for ev in events)
             assert all(ev.data["engineer_id"] == ENGINEER for ev in events)

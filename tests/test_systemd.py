@@ -135,8 +135,15 @@ def test_install_script_and_journald_conf(tmp_path):
     keys = dict(line.split("=", 1) for line in body[1:])
     assert keys["SystemMaxUse"] and keys["Storage"] == "persistent"
     known = {
-        "Storage", "Compress", "SystemMaxUse", "SystemMaxFileSize", "SystemKeepFree",
-        "MaxRetentionSec", "RateLimitIntervalSec", "RateLimitBurst", "SyncIntervalSec",
+        "Storage",
+        "Compress",
+        "SystemMaxUse",
+        "SystemMaxFileSize",
+        "SystemKeepFree",
+        "MaxRetentionSec",
+        "RateLimitIntervalSec",
+        "RateLimitBurst",
+        "SyncIntervalSec",
         "ForwardToSyslog",
     }
     assert set(keys) <= known
@@ -205,8 +212,9 @@ def test_ping_interval_is_half_watchdog_sec(monkeypatch):
 
 async def test_pings_stop_while_the_loop_is_blocked(notify_socket):
     supervisor = asyncio.create_task(beat_forever())
-    live = Liveness(interval_s=0.1, max_lag_s=0.3, supervisor_max_age_s=0.5,
-                    status=lambda: "all good").start()
+    live = Liveness(
+        interval_s=0.1, max_lag_s=0.3, supervisor_max_age_s=0.5, status=lambda: "all good"
+    ).start()
     try:
         await asyncio.sleep(0.6)
         assert len(notify_socket.pings()) >= 4  # healthy: one every 0.1 s
@@ -229,8 +237,9 @@ async def test_pings_stop_while_the_loop_is_blocked(notify_socket):
 
 async def test_pings_stop_when_the_supervisor_stops_beating(notify_socket):
     supervisor = asyncio.create_task(beat_forever())
-    live = Liveness(interval_s=0.1, max_lag_s=0.3, supervisor_max_age_s=0.3,
-                    status=lambda: "ok").start()
+    live = Liveness(
+        interval_s=0.1, max_lag_s=0.3, supervisor_max_age_s=0.3, status=lambda: "ok"
+    ).start()
     try:
         await asyncio.sleep(0.4)
         assert notify_socket.pings()
@@ -239,8 +248,9 @@ async def test_pings_stop_when_the_supervisor_stops_beating(notify_socket):
         await asyncio.sleep(1.0)
         late = notify_socket.pings(stopped_at + 0.3 + 0.15)
         assert late == [], f"{len(late)} pings after the supervisor went silent"
-        assert any("device supervisor silent" in s
-                   for s in notify_socket.lines("STATUS=NOT HEALTHY"))
+        assert any(
+            "device supervisor silent" in s for s in notify_socket.lines("STATUS=NOT HEALTHY")
+        )
         supervisor = asyncio.create_task(beat_forever())
         resumed_at = time.monotonic()
         await asyncio.sleep(0.4)
