@@ -44,7 +44,7 @@ class SessionLink:
                     async with http.ws_connect(self.url, heartbeat=10, timeout=5) as ws:
                         self._ws = ws
                         await self._read(ws)
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     log.debug("session API not reachable: %s", exc)
                 finally:
                     self._ws = None
@@ -64,8 +64,11 @@ class SessionLink:
                 continue
             kind = data.get("type")
             if kind in ("snapshot", "state") and isinstance(data.get("state"), dict):
-                self._set_connected(True)
-                self.on_state(data["state"])
+                try:
+                    self._set_connected(True)
+                    self.on_state(data["state"])
+                except Exception:  # a drawing bug must not drop the link to the core
+                    log.exception("drawing the state failed")
             elif kind == "result":
                 future = self._pending.pop(data.get("id"), None)
                 if future is not None and not future.done():
@@ -95,7 +98,7 @@ class SessionLink:
         try:
             await ws.send_str(json.dumps(message))
             return await asyncio.wait_for(future, timeout)
-        except (ConnectionError, RuntimeError, asyncio.TimeoutError):
+        except (ConnectionError, RuntimeError, TimeoutError):
             self._pending.pop(request_id, None)
             return {"type": "result", "ok": False, "message_key": "please_wait"}
 

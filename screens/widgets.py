@@ -210,7 +210,7 @@ class Icon(Widget):
                 Line(circle=(*p(0.5, 0.5), side * 0.16), width=w)
 
 
-class Spinner(Widget):
+class BusySpinner(Widget):
     """A turning arc: shows that something is happening (waits longer than a second)."""
 
     angle = NumericProperty(0)

@@ -1,0 +1,36 @@
+"""`make run` without a display: the headless demo pays the seeded bill end to end, with the core
+as its own process, and says where the receipt, voucher, journal and log are."""
+
+import subprocess
+import sys
+
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from terminal.invariant import check_journal
+from terminal.journal import Journal
+
+
+def test_headless_demo_pays_the_bill(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "demo", "--headless", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
+    assert lines["transaction"].startswith("T-RJ-JPR-0001-")
+    assert lines["receipt_no"] == "RCPT-000001"
+    receipt = Image.open(lines["receipt"])
+    assert receipt.width == 576
+    payload = decode(receipt)[0].data.decode()
+    assert payload.startswith(f"EMITRA1|R|{lines['transaction']}|")
+    voucher_png = lines["voucher"].split(" (")[0]
+    assert decode(Image.open(voucher_png))[0].data.decode().startswith("EMITRA1|V|")
+    assert "₹60" in lines["voucher"]
+    report = check_journal(Journal(lines["journal"]))
+    assert report["ok"] and report["totals"]["posted"] == 64000
+    assert report["totals"]["voucher"] == 6000
+    # The structured log never carries the full consumer number.
+    log_text = open(lines["log"], encoding="utf-8").read()
+    assert "210412345678" not in log_text
+    assert '"event": "credit"' in log_text and '"event": "payment posted"' in log_text
