@@ -80,14 +80,21 @@ def font_for(text: str) -> tuple[str, str]:
 
 
 class KLabel(Label):
-    """A label that always shapes its text. `tid` names it for tests and the driver."""
+    """A label that always shapes its text, wraps to its width and (auto_height) grows to its
+    text. `tid` names it for tests and the driver; shown=False hides it and takes no room."""
 
     tid = StringProperty("")
     shown = BooleanProperty(True)
+    auto_height = BooleanProperty(True)
+    inset = NumericProperty(0)
+    pad = NumericProperty(8)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pick_font()
+        self.bind(width=self._wrap, inset=self._wrap)
+        self.bind(texture_size=self._fit, shown=self._fit, pad=self._fit)
+        self._wrap()
 
     def on_text(self, *_args) -> None:
         self._pick_font()
@@ -99,12 +106,20 @@ class KLabel(Label):
         if self.font_script_name != script:
             self.font_script_name = script
 
+    def _wrap(self, *_args) -> None:
+        self.text_size = (max(1, self.width - 2 * self.inset), None)
+
+    def _fit(self, *_args) -> None:
+        if self.auto_height:
+            self.height = (self.texture_size[1] + self.pad) if self.shown else 0
+
 
 class KButton(ButtonBehavior, KLabel):
-    """A big touch target. kind: primary | secondary | danger | key | lang."""
+    """A big touch target. kind: primary | secondary | danger_outline | key | lang."""
 
     kind = StringProperty("secondary")
     selected = BooleanProperty(False)
+    auto_height = BooleanProperty(False)
 
 
 class Box(BoxLayout):

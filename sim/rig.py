@@ -14,11 +14,17 @@ from sim.devices.escpos_printer import PrinterSimulator
 class SimRig:
     """Starts every simulator; `overrides()` gives the config that points the core at them."""
 
-    def __init__(self, workdir: str | Path, *, paced: bool = False) -> None:
+    def __init__(self, workdir: str | Path, *, paced: bool = False, acceptor: str = "ccnet") -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.central = CentralServer(db_path=str(self.workdir / "central.sqlite"))
-        self.acceptor_sim = CCNETSimulator(paced=paced)
+        self.acceptor_protocol = acceptor
+        if acceptor == "essp":
+            from sim.devices.essp import ESSPSimulator
+
+            self.acceptor_sim = ESSPSimulator(paced=paced)
+        else:
+            self.acceptor_sim = CCNETSimulator(paced=paced)
         self.printer_sim = PrinterSimulator(self.workdir / "receipts")
 
     async def start(self) -> None:
@@ -39,7 +45,7 @@ class SimRig:
             "central": {"url": self.central.url, "retry_initial_s": 0.2, "retry_max_s": 2.0,
                         "timeout_s": 3.0},
             "journal": {"path": str(self.workdir / "journal.sqlite")},
-            "acceptor": {"protocol": "ccnet", "port": self.acceptor_sim.path},
+            "acceptor": {"protocol": self.acceptor_protocol, "port": self.acceptor_sim.path},
             "printer": {"connection": "serial", "port": self.printer_sim.path},
             "session_api": {"port": 0},
             "heartbeat": {"port": 0},

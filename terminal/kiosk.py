@@ -486,23 +486,55 @@ class Kiosk:
                 "message_key": REJECT_MESSAGES.get(event.reason, "note_not_recognised"),
             }
         elif isinstance(event, StatusChanged):
-            self._set_device("acceptor", event.status)
+            await self._acceptor_status(event.status)
         elif isinstance(event, NoteFoundAtPowerUp):
-            self.journal.append(
-                "unattributed_note", "-", {"where": event.where, "paise": event.paise}
-            )
-            log_event(
-                log,
-                "note found in the acceptor at power-up: flagged for reconciliation",
-                logging.WARNING,
-                where=event.where,
-                paise=event.paise,
-            )
+            await self._note_found_at_power_up(event)
 
-    async def _credit(self, event: NoteStacked) -> None:
+    async def _acceptor_status(self, status: DeviceStatus) -> None:
+        """A fault during a payment: journal it for the engineer; tell the citizen the money is
+        safe; if the acceptor cannot go on, complete the session with the cash already in."""
+        previous = self.device_status.get("acceptor")
+        self._set_device("acceptor", status)
+        faulty = status.state in (DeviceState.HWERROR, DeviceState.USER_ERROR,
+                                  DeviceState.FRAUD, DeviceState.OFFLINE)
+        if not faulty or (previous is not None and previous.state == status.state
+                          and previous.detail == status.detail):
+            return
+        s = self.session
+        self.journal.append("fault", s.session_id if s and s.opened else "-", {
+            "device": "acceptor", "state": status.state.value, "detail": list(status.detail),
+            "message": status.message, "screen": s.state.value if s else "IDLE",
+        })
+        if s is None or s.state != State.PAYING:
+            return
+        self.message = {"key": "device_problem_money_safe"}
+        if status.state == DeviceState.OFFLINE:
+            return  # the watchdog reconnects; the session waits (or times out into a voucher)
+        if s.paid_paise > 0:
+            await self._settle(s)  # a jam or full cassette ends the taking of notes
+        else:
+            await self._cancel(s, State.CANCELLED)
+            self.message = {"key": "service_unavailable"}
+
+    async def _note_found_at_power_up(self, event: NoteFoundAtPowerUp) -> None:
+        """A note was in the acceptor's path when the power went. If the device says it went into
+        the cashbox and what it was worth, it is the citizen's money: a voucher of its own,
+        printed now. If its value is unknown, the engineer must reconcile (cash count)."""
+        self.journal.append("unattributed_note", "-", {"where": event.where,
+                                                       "paise": event.paise})
+        log_event(log, "note found in the acceptor at power-up", logging.WARNING,
+                  where=event.where, paise=event.paise)
+        if event.where == "stacker" and event.paise:
+            s = self.session
+            # During a payment the note is the citizen's at the machine; otherwise its own voucher.
+            orphan = s is None or s.state != State.PAYING
+            await self._credit(NoteStacked(new_id("P", self.terminal_id), event.paise),
+                               force_orphan=orphan)
+
+    async def _credit(self, event: NoteStacked, force_orphan: bool = False) -> None:
         """The credit point. Durable first, then shown, then the next decision."""
         s = self.session
-        if s is None or not s.opened or s.settled:
+        if force_orphan or s is None or not s.opened or s.settled:
             # A note stacked when no session can take it (e.g. stacked after a cancel): it
             # still belongs to a citizen, so it becomes a voucher of its own.
             s = Session(new_id("S", self.terminal_id))
