@@ -6,6 +6,7 @@ or off-screen does not get pressed. Replies go to stdout as one line each, prefi
 
 Commands ({"cmd": ...}):
   texts                        -> {"screen", "texts": {tid: text}, "modal": bool}
+  geom                         -> {"window", "boxes": {tid: [x, y, w, h, tappable]}}
   wait  screen [tid contains] [timeout]  -> as texts, once true and drawn
   tap   tid                    -> {"ok"}; error if no such visible, enabled widget
   press x y hold               -> long press at window fractions (0,0 = top-left)
@@ -30,6 +31,7 @@ from typing import Any
 from kivy.base import EventLoop
 from kivy.core.window import Window
 from kivy.input.motionevent import MotionEvent
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.modalview import ModalView
 
 _ids = itertools.count(1)
@@ -152,6 +154,20 @@ class Driver:
             "texts": found,
         }
 
+    def geometry(self) -> dict[str, Any]:
+        """Window-space boxes of every visible named widget: [x, y, w, h, tappable]."""
+        boxes: dict[str, list] = {}
+        for root in self.roots():
+            for widget in walk_visible(root):
+                tid = getattr(widget, "tid", "")
+                if not tid or tid in boxes:
+                    continue
+                x, y = widget.to_window(widget.x, widget.y)
+                tappable = isinstance(widget, ButtonBehavior) and not widget.disabled
+                boxes[tid] = [x, y, widget.width, widget.height, tappable]
+        return {"ok": True, "screen": self.app.sm.current, "window": list(Window.size),
+                "boxes": boxes}
+
     def find(self, tid: str):
         for root in self.roots():
             for widget in walk_visible(root):
@@ -167,6 +183,8 @@ class Driver:
             return self.texts()
         if cmd == "wait":
             return await self.wait(command)
+        if cmd == "geom":
+            return self.geometry()
         if cmd == "tap":
             return await self.tap(command["tid"])
         if cmd == "press":

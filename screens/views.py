@@ -246,14 +246,21 @@ class PayingScreen(KioskScreen):
         key = app.notice or message_key(state) or "insert_note"
         self.ids.message.text = app.tr(key)
         notes = [fmt.rupees(p) for p in session.get("accepted_now_paise") or []]
-        self.ids.accepted.text = "  ".join(notes)
         if getattr(self, "_notes_shown", None) != notes:
             self._notes_shown = notes
             row = self.ids.notes
             row.clear_widgets()
-            for text in notes:
+            for paise in session.get("accepted_now_paise") or []:
                 chip = Box(bg=[0.93, 0.96, 0.92, 1], border=[0.30, 0.42, 0.30, 1])
-                chip.add_widget(KLabel(text=text, font_size=34 * app.s, bold=True, size_hint_y=1))
+                chip.add_widget(
+                    KLabel(
+                        text=fmt.rupees(paise),
+                        tid=f"accepted_{paise // 100}",
+                        font_size=34 * app.s,
+                        bold=True,
+                        size_hint_y=1,
+                    )
+                )
                 row.add_widget(chip)
         returned = session.get("last_returned")
         box = self.ids.returned_box

@@ -672,9 +672,44 @@ class Kiosk:
         await self._update_acceptor()
 
     def _set_device(self, name: str, status: DeviceStatus) -> None:
-        if self.device_status.get(name) != status:
+        previous = self.device_status.get(name)
+        if previous != status:
             self.device_status[name] = status
             log_event(log, "device status", device=name, **status.to_dict())
+            if name == "printer" and self._printer_ok(status) and not (
+                previous is not None and self._printer_ok(previous)
+            ):
+                self._tasks.append(asyncio.create_task(self.reprint_failed(), name="reprint"))
+
+    @staticmethod
+    def _printer_ok(status: DeviceStatus) -> bool:
+        return status.state in (DeviceState.ONLINE, DeviceState.BUSY) and not (
+            {"paper_out", "cover_open"} & set(status.detail)
+        )
+
+    async def reprint_failed(self, within_s: float = 24 * 3600) -> int:
+        """The printer is back: print every receipt or voucher of the last day that failed and
+        was never printed since. `printed` is journaled per document, so none prints twice."""
+        failed: dict[str, set[str]] = {}
+        cutoff = datetime.now(UTC).timestamp() - within_s
+        for ev in self.journal.events(kinds=("print_failed", "printed")):
+            at = datetime.strptime(ev.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            if ev.kind == "print_failed" and at.timestamp() >= cutoff:
+                failed.setdefault(ev.session_id, set()).add(ev.data["doc"])
+            elif ev.kind == "printed" and ev.session_id in failed:
+                failed[ev.session_id].discard(ev.data["doc"])
+        done = 0
+        for sid, docs in failed.items():
+            if not docs or sid in self.outbox.busy_sessions:
+                continue
+            s = fold(sid, list(self.journal.events(session_id=sid)))
+            for doc in sorted(docs):
+                await self._print(s, doc)
+                done += doc in s.printed
+        if done:
+            log_event(log, "reprinted after printer recovery", documents=done)
+            self._changed()
+        return done
 
     # ------------------------------------------------------------------ recovery and timers
 

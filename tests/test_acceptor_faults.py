@@ -4,8 +4,8 @@ entry for the engineer, and a clear state for the citizen. Both protocols, one c
 import asyncio
 
 import pytest
-
 from harness import KioskHarness
+
 from terminal.invariant import check_journal
 from terminal.journal import Journal
 

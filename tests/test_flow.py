@@ -4,10 +4,10 @@ simulators on ptys and the reference central server on loopback."""
 import asyncio
 
 import pytest
-from pyzbar.pyzbar import decode
-from PIL import Image
-
 from harness import KioskHarness
+from PIL import Image
+from pyzbar.pyzbar import decode
+
 from terminal.invariant import check_journal
 from terminal.journal import Journal
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 
 from harness import KioskHarness
+
 from sim.devices.ccnet import CCNETSimulator
 from sim.devices.escpos_printer import PrinterSimulator
 
