@@ -14,7 +14,9 @@ from sim.devices.escpos_printer import PrinterSimulator
 class SimRig:
     """Starts every simulator; `overrides()` gives the config that points the core at them."""
 
-    def __init__(self, workdir: str | Path, *, paced: bool = False, acceptor: str = "ccnet") -> None:
+    def __init__(
+        self, workdir: str | Path, *, paced: bool = False, acceptor: str = "ccnet"
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.central = CentralServer(db_path=str(self.workdir / "central.sqlite"))
@@ -42,8 +44,12 @@ class SimRig:
     def overrides(self, **sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Config overrides for the core; `sections` are merged on top (e.g. payment={...})."""
         config: dict[str, dict[str, Any]] = {
-            "central": {"url": self.central.url, "retry_initial_s": 0.2, "retry_max_s": 2.0,
-                        "timeout_s": 3.0},
+            "central": {
+                "url": self.central.url,
+                "retry_initial_s": 0.2,
+                "retry_max_s": 2.0,
+                "timeout_s": 3.0,
+            },
             "journal": {"path": str(self.workdir / "journal.sqlite")},
             "acceptor": {"protocol": self.acceptor_protocol, "port": self.acceptor_sim.path},
             "printer": {"connection": "serial", "port": self.printer_sim.path},
