@@ -113,7 +113,7 @@ class KioskApp(App):
 
     def on_lang(self, *_args) -> None:
         self.k = self.s * (1.15 if self.lang == "hi" else 1.0)
-        if self.sm is not None:
+        if getattr(self, "sm", None) is not None:
             self.render()
 
     def _on_window_size(self, _window, size) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sim.central.server import CentralServer
 from sim.devices.ccnet import CCNETSimulator
 from sim.devices.escpos_printer import PrinterSimulator
+from sim.devices.scanner import ScannerSimulator
 
 
 class SimRig:
@@ -28,14 +29,17 @@ class SimRig:
         else:
             self.acceptor_sim = CCNETSimulator(paced=paced)
         self.printer_sim = PrinterSimulator(self.workdir / "receipts")
+        self.scanner_sim = ScannerSimulator(suffix="\r")
 
     async def start(self) -> None:
         await self.central.start()
         await self.acceptor_sim.start()
         await self.printer_sim.start()
+        await self.scanner_sim.start()
 
     async def stop(self) -> None:
-        for stop in (self.acceptor_sim.stop, self.printer_sim.stop, self.central.stop):
+        sims = (self.acceptor_sim, self.printer_sim, self.scanner_sim, self.central)
+        for stop in (sim.stop for sim in sims):
             try:
                 await stop()
             except Exception:  # noqa: BLE001 - best effort teardown
@@ -53,6 +57,7 @@ class SimRig:
             "journal": {"path": str(self.workdir / "journal.sqlite")},
             "acceptor": {"protocol": self.acceptor_protocol, "port": self.acceptor_sim.path},
             "printer": {"connection": "serial", "port": self.printer_sim.path},
+            "scanner": {"enabled": True, "port": self.scanner_sim.path, "suffix": "cr"},
             "session_api": {"port": 0},
             "heartbeat": {"port": 0},
             "logging": {"dir": str(self.workdir / "log")},

@@ -12,7 +12,8 @@ from typing import Any
 PATH = "/session"
 
 # Client -> core
-INTENTS = ("start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time")
+INTENTS = ("start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time",
+           "verify", "scan")
 
 # Screens (the session state; IDLE = attract/home)
 SCREENS = (

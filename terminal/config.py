@@ -20,6 +20,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "acceptor.protocol": ("ccnet", "essp"),
     "printer.connection": ("serial", "network", "usb"),
     "printer.paper_width_dots": (576, 384),
+    "scanner.suffix": ("cr", "crlf", "lf"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 POSITIVE = {
@@ -28,6 +29,7 @@ POSITIVE = {
     "central.retry_max_s",
     "acceptor.poll_interval_ms",
     "printer.baudrate",
+    "scanner.baudrate",
     "payment.identify_timeout_s",
     "payment.cash_idle_timeout_s",
     "payment.more_time_timeout_s",

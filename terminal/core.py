@@ -59,11 +59,19 @@ class Core:
         self.acceptor = make_acceptor_from_config(config)
         self.printer = make_printer_from_config(config)
         self.kiosk = Kiosk(config, self.journal, self.central, self.acceptor, self.printer)
+        self.scanner = None
+        devices = {"acceptor": self.acceptor, "printer": self.printer}
+        if config["scanner"]["enabled"]:
+            from drivers.scanner import SerialScanner
+
+            sc = config["scanner"]
+            self.scanner = SerialScanner(sc["port"], baudrate=sc["baudrate"], suffix=sc["suffix"])
+            devices["scanner"] = self.scanner
         api = config["session_api"]
         self.session_api = SessionAPI(self.kiosk, api["host"], api["port"])
         self.watchdog = Watchdog(
             self.kiosk,
-            {"acceptor": self.acceptor, "printer": self.printer},
+            devices,
             poll_s=config["acceptor"]["poll_interval_ms"] / 1000 * 5,
             resolve_port=resolve_port,
             port_specs={"acceptor": config["acceptor"]["port"]},
@@ -84,9 +92,11 @@ class Core:
         return True
 
     async def start(self) -> str:
-        for name, device in (("acceptor", self.acceptor), ("printer", self.printer)):
+        for name, device in self.watchdog.devices.items():
             await self._open(name, device)
         await self.kiosk.start()
+        if self.scanner is not None:
+            self._tasks.append(asyncio.create_task(self.kiosk.scanner_loop(self.scanner)))
         self.watchdog.start()
         url = await self.session_api.start()
         log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
@@ -99,7 +109,9 @@ class Core:
         await self.watchdog.stop()
         await self.session_api.stop()
         await self.kiosk.stop()
-        for device in (self.acceptor, self.printer):
+        for task in self._tasks:
+            task.cancel()
+        for device in self.watchdog.devices.values():
             try:
                 await device.close()
             except Exception:

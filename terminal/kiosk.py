@@ -101,6 +101,8 @@ class Kiosk:
             "printer": UNKNOWN_STATUS,
         }
         self.out_of_service_command = False
+        # A QR check in progress on the home screen (verify a receipt / voucher), or None.
+        self.lookup: dict | None = None
         self.outbox = Outbox(journal, central, config)
         self._listeners: list[Callable[[dict], None]] = []
         self._tasks: list[asyncio.Task] = []
@@ -176,7 +178,8 @@ class Kiosk:
         s = self.session
         state: dict[str, Any] = {
             "seq": self._seq,
-            "screen": s.state.value if s else State.IDLE.value,
+            "screen": s.state.value if s else ("VERIFY" if self.lookup else State.IDLE.value),
+            "lookup": self.lookup,
             "language": self.language,
             "terminal": {
                 "id": self.terminal_id,
@@ -248,7 +251,7 @@ class Kiosk:
         s = self.session
         pay = self.config["payment"]
         if s is None:
-            self.deadline = None
+            self.deadline = (self.clock() + pay["identify_timeout_s"]) if self.lookup else None
         elif s.state in (State.IDENTIFY, State.BILL):
             self.deadline = self.clock() + pay["identify_timeout_s"]
         elif s.state == State.PAYING:
@@ -378,7 +381,94 @@ class Kiosk:
         else:
             raise IntentError("cannot_cancel_now")
 
+    async def _intent_verify(self, args: dict) -> None:
+        """Home screen: "verify a receipt" — wait for a QR from the scanner or the camera."""
+        if self.session is not None and self.session.state not in (
+            State.DONE, State.CANCELLED, State.TIMEOUT
+        ):
+            raise IntentError("session_in_progress")
+        self._end_session()
+        self.lookup = {"status": "waiting", "message_key": "scan_qr", "result": None}
+
+    async def _intent_scan(self, args: dict) -> None:
+        """A QR decoded by the screen's camera (the serial scanner calls on_scan directly)."""
+        payload = args.get("payload")
+        if not isinstance(payload, str):
+            raise IntentError("bad_request", "payload must be a string")
+        await self.on_scan(payload)
+
+    async def on_scan(self, payload: str) -> None:
+        """What a scanned QR means depends on where the citizen is."""
+        from terminal.qr import parse_citizen_qr
+
+        result = parse_citizen_qr(
+            payload,
+            voucher_secret=self.config["central"]["secret"],
+            voucher_amount=self._voucher_amount,
+        )
+        log_event(log, "qr scanned", kind=result.kind, message=result.message_key)
+        self._touch()
+        s = self.session
+        if s is not None and s.state in (State.IDENTIFY, State.BILL):
+            if result.kind == "bill" and result.message_key == "qr_bill_found":
+                provider = result.fields["provider"]
+                s.provider = provider
+                s.service = catalogue.PROVIDERS[provider]["service"]
+                await self._intent_consumer({"number": result.fields["consumer_number"]})
+            else:
+                self.message = {"key": result.message_key}
+            return
+        if s is not None and s.state not in (State.DONE, State.CANCELLED, State.TIMEOUT):
+            return  # paying or printing: a scan now means nothing
+        if result.kind == "bill" and result.message_key == "qr_bill_found":
+            self.lookup = None
+            await self._intent_start({"provider": result.fields["provider"]})
+            await self._intent_consumer({"number": result.fields["consumer_number"]})
+            return
+        self._end_session()
+        self.lookup = {"status": "checking", "message_key": result.message_key,
+                       "result": {"kind": result.kind}}
+        self._changed()
+        self.lookup = {"status": "done", **await self._check_online(result)}
+
+    def _voucher_amount(self, voucher_id: str) -> int | None:
+        for ev in self.journal.events(kinds=("settled",)):
+            if ev.data.get("voucher_id") == voucher_id:
+                return ev.data["voucher_paise"]
+        return None
+
+    async def _check_online(self, result) -> dict:
+        """Ask central about a receipt or voucher; other codes are answered from the parse."""
+        fields = dict(result.fields)
+        shown = {"kind": result.kind}
+        try:
+            if result.kind == "receipt":
+                verdict = await self.central.verify_receipt(fields["txn_id"], fields["code"])
+                key = {"genuine": "qr_receipt_genuine", "not_genuine": "qr_receipt_not_genuine"
+                       }.get(verdict.get("result"), "qr_receipt_unknown")
+                shown.update({k: verdict.get(k) for k in
+                              ("result", "receipt_no", "amount_paise", "provider", "paid_at")})
+                shown["txn_id"] = fields["txn_id"]
+                return {"message_key": key, "result": shown}
+            if result.kind == "voucher":
+                if result.verified is False:
+                    return {"message_key": "qr_voucher_invalid", "result": shown}
+                info = await self.central.voucher(fields["voucher_id"])
+                shown.update({"voucher_id": fields["voucher_id"],
+                              "amount_paise": info.get("amount_paise"),
+                              "status": info.get("status")})
+                key = "qr_voucher_active" if info.get("status") == "active" \
+                    else "qr_voucher_redeemed"
+                return {"message_key": key, "result": shown}
+        except CentralError as exc:
+            if exc.code == "voucher_not_found":
+                return {"message_key": "qr_voucher_invalid", "result": shown}
+            log_event(log, "qr check failed", logging.WARNING, error=str(exc))
+            return {"message_key": "qr_check_unavailable", "result": shown}
+        return {"message_key": result.message_key, "result": shown}
+
     async def _intent_finish(self, args: dict) -> None:
+        self.lookup = None
         s = self.session
         if s is not None and s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
             self._end_session()
@@ -437,6 +527,22 @@ class Kiosk:
                 await self.acceptor.disable()
         except Exception as exc:
             log_event(log, "acceptor enable failed", logging.ERROR, error=str(exc))
+
+    async def scanner_loop(self, scanner) -> None:
+        """Consume a QR scanner's (or camera's) events for as long as the core runs."""
+        from drivers.scanner import Scanned
+
+        async for event in scanner.events():
+            try:
+                if isinstance(event, Scanned):
+                    await self.on_scan(event.payload)
+                elif isinstance(event, StatusChanged):
+                    self._set_device("scanner", event.status)
+            except IntentError as exc:
+                self.message = {"key": exc.key}
+            except Exception:
+                log.exception("scan handling failed")
+            self._changed()
 
     async def _acceptor_loop(self) -> None:
         assert self.acceptor is not None
@@ -756,7 +862,13 @@ class Kiosk:
 
     async def _tick(self) -> None:
         s = self.session
-        if s is None or self.deadline is None or self.clock() < self.deadline:
+        if self.deadline is None or self.clock() < self.deadline:
+            return
+        if s is None:
+            if self.lookup is not None:  # a finished or abandoned QR check: back home
+                self.lookup = None
+                self.deadline = None
+                self._changed()
             return
         pay = self.config["payment"]
         if s.state in (State.IDENTIFY, State.BILL):

@@ -83,6 +83,11 @@ class ReferenceDialect:
         )
         return payload
 
+    async def voucher(self, voucher_id: str) -> dict[str, Any]:
+        """{"voucher_id", "amount_paise", "status": "active" | "redeemed"}."""
+        _, payload = await self.client.request("GET", f"/v1/vouchers/{voucher_id}")
+        return payload
+
     async def heartbeat(self, report: dict[str, Any]) -> list[dict[str, Any]]:
         _, payload = await self.client.request("POST", "/v1/heartbeat", body=report)
         return payload.get("commands", [])
