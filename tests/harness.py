@@ -17,9 +17,9 @@ from terminal.core import Core
 
 
 class KioskHarness:
-    def __init__(self, workdir: str | Path, acceptor: str = "ccnet",
+    def __init__(self, workdir: str | Path, protocol: str = "ccnet",
                  **config_overrides: dict[str, Any]) -> None:
-        self.rig = SimRig(workdir, acceptor=acceptor)
+        self.rig = SimRig(workdir, acceptor=protocol)
         self.config_overrides = config_overrides
         self.core: Core | None = None
         self.session_url = ""

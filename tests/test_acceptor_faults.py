@@ -24,7 +24,7 @@ def faults(h):
 
 @pytest.mark.parametrize("protocol", ["ccnet", "essp"])
 async def test_full_payment_on_either_protocol(tmp_path, protocol):
-    async with KioskHarness(tmp_path, acceptor=protocol) as h, h.client() as citizen:
+    async with KioskHarness(tmp_path, protocol=protocol) as h, h.client() as citizen:
         state = await paying(citizen)
         assert 50000 not in state["session"]["accepted_now_paise"]  # would overshoot ₹150
         for rupees in (200, 100, 50):
@@ -71,7 +71,7 @@ async def test_fault_before_any_cash_just_cancels(tmp_path):
 
 
 async def test_essp_power_cut_note_into_cashbox_is_credited_to_the_citizen(tmp_path):
-    async with KioskHarness(tmp_path, acceptor="essp") as h, h.client() as citizen:
+    async with KioskHarness(tmp_path, protocol="essp") as h, h.client() as citizen:
         await paying(citizen)
         h.acceptor_sim.insert_note(200)
         await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 20000, 15)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import logging
@@ -46,6 +47,7 @@ from sim.devices import card as simcard
 ROOT = Path(__file__).resolve().parent.parent
 VPCD_PORT = simcard.VPCD_PORT
 READER = simcard.reader_name(VPCD_PORT)
+LOCK_PATH = "/tmp/emitra-kiosk-vpcd.lock"
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 
 # ---------------------------------------------------------------------------------------------
@@ -179,35 +181,44 @@ def pcscd():
     if not VPCD_DRIVER.exists():
         pytest.skip("vsmartcard-vpcd is not installed (`make deps` installs it)")
     pytest.importorskip("smartcard", reason="pyscard is not installed")
-    started: subprocess.Popen | None = None
-    if _pcscd_running():
-        deadline = time.monotonic() + 3
-        while not _port_open(VPCD_PORT) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not _port_open(VPCD_PORT):
-            pytest.fail(
-                f"a pcscd is running but nothing listens on the vpcd port {VPCD_PORT}: "
-                "it was started without vpcd's reader.conf; restart it (or stop it and let "
-                "this test start its own)"
-            )
-    else:
-        started = subprocess.Popen(
-            ["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while not _port_open(VPCD_PORT):
-            if started.poll() is not None or time.monotonic() > deadline:
-                started.kill()
-                pytest.fail(f"pcscd did not open the vpcd port {VPCD_PORT} (rc={started.poll()})")
-            time.sleep(0.05)
-    yield
-    if started is not None:
-        started.terminate()
+    # vpcd has one virtual slot per port: two test runs on this machine must take turns
+    with open(LOCK_PATH, "a+") as lock:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another test run held {LOCK_PATH} (the vpcd reader) for 120 s")
+                time.sleep(0.2)
+        started = None if _pcscd_running() else _start_pcscd()
         try:
-            started.wait(5)
-        except subprocess.TimeoutExpired:
-            started.kill()
-            started.wait()
+            deadline = time.monotonic() + 10
+            while not _port_open(VPCD_PORT):
+                if started is not None and started.poll() is not None:
+                    pytest.fail(f"pcscd exited with {started.returncode} at start")
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"pcscd runs but nothing listens on the vpcd port {VPCD_PORT}: was it "
+                        "started before vsmartcard-vpcd was installed? Restart it."
+                    )
+                time.sleep(0.05)
+            yield
+        finally:
+            if started is not None:
+                started.terminate()
+                try:
+                    started.wait(5)
+                except subprocess.TimeoutExpired:
+                    started.kill()
+                    started.wait()
+
+
+def _start_pcscd() -> subprocess.Popen:
+    return subprocess.Popen(
+        ["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 class Emulator:

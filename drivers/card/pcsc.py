@@ -98,7 +98,8 @@ class _Hub:
     """Process-wide: pyscard's monitors -> current state -> listeners (any thread)."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # state and listeners; taken by monitor callbacks
+        self._life = threading.Lock()  # start / stop of the monitors; never in callbacks
         self._listeners: list[Listener] = []
         self.readers: set[str] = set()
         self.cards: dict[str, str] = {}
@@ -110,7 +111,7 @@ class _Hub:
 
     def subscribe(self, listener: Listener) -> list[CardEvent]:
         """Add a listener; returns the current state as events (blocking, call in a thread)."""
-        with self._lock:
+        with self._life, self._lock:
             if self._reader_monitor is None:
                 self._start()
             self._listeners.append(listener)
@@ -120,11 +121,14 @@ class _Hub:
 
     def unsubscribe(self, listener: Listener) -> None:
         """Remove a listener; the last one stops the monitors (blocking, up to ~1 s)."""
-        with self._lock:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-            if not self._listeners and self._reader_monitor is not None:
-                self._stop()
+        with self._life:
+            with self._lock:
+                with contextlib.suppress(ValueError):
+                    self._listeners.remove(listener)
+                if self._listeners or self._reader_monitor is None:
+                    return
+                monitor, self._reader_monitor = self._reader_monitor, None  # callbacks: ignore
+            self._stop(monitor)  # joins pyscard's threads: not under self._lock
 
     # ---- monitors
 
@@ -171,13 +175,12 @@ class _Hub:
         if self._card_observer not in monitor.obs:
             monitor.addObserver(self._card_observer)
 
-    def _stop(self) -> None:
+    def _stop(self, monitor: Any) -> None:
         from smartcard import CardMonitoring as cm
         from smartcard import scard
 
         with contextlib.suppress(Exception):
-            self._reader_monitor.deleteObserver(self._reader_observer)  # joins its thread
-        self._reader_monitor = None
+            monitor.deleteObserver(self._reader_observer)  # joins its thread
         thread = cm.CardMonitoringThread.instance
         with contextlib.suppress(Exception):
             cm.CardMonitor().deleteObserver(self._card_observer)
@@ -193,7 +196,8 @@ class _Hub:
             thread.join(2.0)
         cm.CardMonitoringThread.instance = None
         cm.CardMonitor.instance = None
-        self.readers, self.cards = set(), {}
+        with self._lock:
+            self.readers, self.cards = set(), {}
 
     def _emit(self, events: list[CardEvent]) -> None:
         for ev in events:
@@ -207,6 +211,8 @@ class _Hub:
     def _readers_changed(self, added: list[str], removed: list[str]) -> None:
         events: list[CardEvent] = []
         with self._lock:
+            if self._reader_monitor is None:  # stopping
+                return
             for name in removed:
                 if name in self.cards:
                     del self.cards[name]
@@ -231,6 +237,8 @@ class _Hub:
     def _cards_changed(self, added: list[tuple[str, str]], removed: list[str]) -> None:
         events: list[CardEvent] = []
         with self._lock:
+            if self._reader_monitor is None:  # stopping
+                return
             for name in removed:
                 if name in self.cards:
                     del self.cards[name]
