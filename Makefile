@@ -32,7 +32,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 # The kiosk on simulated hardware with the local reference central API. Without a display it
 # runs the headless demo: one paid bill, receipt and voucher rendered to PNG.
 run: deps
-	$(PY) -m sim demo --headless
+	@if [ -n "$$DISPLAY" ]; then $(PY) -m sim demo; else $(PY) -m sim demo --headless; fi
 
 test: deps
 	$(PY) -m pytest -q

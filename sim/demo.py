@@ -68,7 +68,42 @@ async def pay_demo_bill(citizen: SessionClient, rig: SimRig) -> dict:
     return done
 
 
+async def run_interactive(workdir: Path) -> int:
+    """With a display: the simulators, the core and the touch screen; notes go in by typing their
+    value (e.g. `500`) here, QR codes by typing `scan <text>`; `quit` ends."""
+    rig = SimRig(workdir, paced=True)
+    await rig.start()
+    site = rig.write_config(workdir / "site.toml")
+    proc, url = await start_core(site, workdir)
+    ui = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "terminal.cli", "ui", "--config", str(site), cwd=str(workdir),
+    )
+    print(f"core: {url}\nreceipts: {workdir / 'receipts'}\nlog: {workdir / 'log' / 'core.log'}")
+    print("type a note value (10 20 50 100 200 500 2000) to insert it, `scan <text>`, or quit")
+    loop = asyncio.get_running_loop()
+    try:
+        while ui.returncode is None:
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            if not line or line == "quit":
+                break
+            if line.startswith("scan "):
+                rig.scanner_sim.scan(line[5:])
+            elif line.isdigit():
+                rig.acceptor_sim.insert_note(int(line))
+            else:
+                print("?")
+    finally:
+        for child in (ui, proc):
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(child.wait(), 10)
+        await rig.stop()
+    return 0
+
+
 async def run_demo(workdir: Path, headless: bool) -> int:
+    if not headless:
+        return await run_interactive(workdir)
     rig = SimRig(workdir, paced=True)
     await rig.start()
     site = rig.write_config(workdir / "site.toml")
@@ -100,8 +135,6 @@ async def run_demo(workdir: Path, headless: bool) -> int:
             except TimeoutError:
                 proc.kill()
         await rig.stop()
-        if not headless:
-            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:
-        return asyncio.run(run_demo(workdir, headless=args.headless or True))
+        headless = args.headless or not os.environ.get("DISPLAY")
+        return asyncio.run(run_demo(workdir, headless=headless))
     except (TimeoutError, RuntimeError, OSError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         print(f"logs: {workdir}", file=sys.stderr)
