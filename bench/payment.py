@@ -14,7 +14,6 @@ from terminal.config import load_config
 from terminal.core import Core
 from terminal.logs import setup_logging
 
-
 # Seeded bills of the reference central, each paid exactly with three notes.
 ROUNDS = [
     ("PHED", "5012345678", (200, 100, 50)),

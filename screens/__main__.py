@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
+import signal
 import sys
 
 from screens.app import configure_kivy, run_async, ui_settings
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             "idle_return_s": args.idle_return_s,
         },
     }
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # where is it stuck?
     configure_kivy(ui_settings(config))
     factory = None
     if args.drive:

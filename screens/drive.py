@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -35,6 +36,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.modalview import ModalView
 
 _ids = itertools.count(1)
+log = logging.getLogger("screens.drive")
 
 
 class DriveTouch(MotionEvent):
@@ -122,6 +124,7 @@ class Driver:
                 return
             try:
                 command = json.loads(line)
+                log.debug("drive: %s", json.dumps(command, ensure_ascii=False))
                 reply = await self.handle(command)
             except Exception as exc:  # report, keep serving
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}

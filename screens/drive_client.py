@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,10 @@ class UIProcess:
         env = dict(os.environ)
         env.setdefault("SDL_VIDEODRIVER", "offscreen")
         env["KIVY_NO_ARGS"] = "1"
+        # The screen's own log goes to stderr (a file in log_dir); a pytest process that
+        # imported Kivy has set these for itself, not for us.
+        env.pop("KIVY_NO_CONSOLELOG", None)
+        env.pop("KIVY_UNITTEST", None)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         stderr = asyncio.subprocess.DEVNULL
         if log_dir is not None:
@@ -104,15 +109,22 @@ class UIProcess:
             return f"exited with {self.proc.returncode}; see {self.stderr_path}"
         return "still running"
 
-    async def cmd(self, timeout: float = 30.0, **command: Any) -> dict[str, Any]:
+    async def cmd(self, reply_timeout: float = 30.0, **command: Any) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin is not None
         async with self._lock:
             self.proc.stdin.write((json.dumps(command) + "\n").encode())
             await self.proc.stdin.drain()
             try:
-                return await asyncio.wait_for(self.replies.get(), timeout)
+                return await asyncio.wait_for(self.replies.get(), reply_timeout)
             except TimeoutError:
+                await self.dump_stacks()
                 raise UIError(f"no reply to {command} ({self._exit_note()})") from None
+
+    async def dump_stacks(self) -> None:
+        """Ask a stuck screen where it is (faulthandler, into its stderr log)."""
+        if self.proc is not None and self.proc.returncode is None and hasattr(signal, "SIGUSR1"):
+            self.proc.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(0.5)
 
     # ------------------------------------------------------------------ conveniences
 
@@ -123,7 +135,9 @@ class UIProcess:
         return reply
 
     async def wait(self, screen: str | None = None, timeout: float = 15.0, **more: Any) -> dict:
-        reply = await self.cmd(cmd="wait", screen=screen, timeout=timeout, **more)
+        reply = await self.cmd(
+            reply_timeout=timeout + 30, cmd="wait", screen=screen, timeout=timeout, **more
+        )
         if not reply.get("ok"):
             raise UIError(f"{reply.get('error')}; now on {reply.get('screen')}: "
                           f"{reply.get('texts')}")
@@ -147,7 +161,7 @@ class UIProcess:
             return
         if self.proc.returncode is None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.cmd(cmd="quit"), 5)
+                await self.cmd(reply_timeout=5, cmd="quit")
             try:
                 await asyncio.wait_for(self.proc.wait(), 10)
             except TimeoutError:

@@ -94,7 +94,7 @@ def compile_mo(entries: dict[str, str]) -> bytes:
     strs_blob = io.BytesIO()
     id_offsets: list[tuple[int, int]] = []
     str_offsets: list[tuple[int, int]] = []
-    for key, value in items:
+    for key, _value in items:
         id_offsets.append((len(key), ids_blob.tell()))
         ids_blob.write(key + b"\0")
     strs_start = data_start + ids_blob.tell()

@@ -125,9 +125,13 @@ class KioskApp(App):
     # ------------------------------------------------------------------ from the core
 
     def on_connection(self, connected: bool) -> None:
+        log.info("session API %s", "connected" if connected else "lost")
         self.connected = connected
         if not connected:
+            # The core may be restarting: whatever the citizen was doing locally starts over.
             self._pending.clear()
+            self.local = "attract"
+            self.notice = None
         self.render()
 
     def on_state(self, state: dict[str, Any]) -> None:

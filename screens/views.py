@@ -11,32 +11,8 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
 from screens import fmt
+from screens.content import ATTRACT_HINTS, HOME_TILES  # noqa: E402
 from screens.widgets import WHITE, Box, KButton, KLabel, Tile
-
-# Keys that are problems to show on the input screens (state.message or a failed intent).
-PROBLEM_KEYS = {
-    "consumer_number_invalid",
-    "bill_not_found",
-    "bill_already_paid",
-    "nothing_due",
-    "central_unavailable",
-    "service_unavailable",
-    "session_in_progress",
-    "cannot_cancel_now",
-    "not_now",
-    "unknown_intent",
-    "bad_request",
-}
-
-HOME_TILES = (
-    # (tile id, icon, title key, subtitle key, service offered by the core or None)
-    ("tile_electricity", "bolt", "service_electricity", "tile_pay", "electricity"),
-    ("tile_water", "drop", "service_water", "tile_pay", "water"),
-    ("tile_phone", "phone", "service_phone", "tile_pay", "phone"),
-    ("tile_verify", "qr", "tile_verify", "tile_verify_sub", None),
-    ("tile_status", "search", "tile_status", "tile_status_sub", None),
-    ("tile_reprint", "receipt", "tile_reprint", "tile_reprint_sub", None),
-)
 
 
 def session_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +77,7 @@ class WaitScreen(KioskScreen):
 
 class AttractScreen(KioskScreen):
     prompt_key = "attract_touch"
-    hints = ("attract_hint_1", "attract_hint_2", "attract_hint_3")
+    hints = ATTRACT_HINTS
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -184,8 +160,7 @@ class ProvidersScreen(KioskScreen):
                 name = provider.get(f"name_{app.lang}") or provider.get("name_en") or code
                 if code and code not in name:
                     name = f"{name}\n{code}"
-                button = KButton(tid=f"provider_{code}", text=name, kind="secondary")
-                button.height = 112 * app.s
+                button = KButton(tid=f"provider_{code}", text=name, kind="secondary", tall=112)
                 button.bind(on_release=lambda _w, c=code: app.start_session(c))
                 box.add_widget(button)
         self.set_problem(app, app.notice)
@@ -213,8 +188,8 @@ class IdentifyScreen(KioskScreen):
             label.text = app.tr("identify_empty")
             label.color = (0.45, 0.46, 0.5, 1)
         self.ids.go.disabled = not digits
-        problem = app.notice or message_key(state)
-        self.set_problem(app, problem if problem in PROBLEM_KEYS else None)
+        # Problems come back as the failed intent's message key; typing clears them.
+        self.set_problem(app, app.notice)
 
 
 class BillScreen(KioskScreen):
@@ -229,8 +204,7 @@ class BillScreen(KioskScreen):
         self.ids.period.text = period_text(app, bill.get("period"))
         self.ids.due_date.text = fmt.date_dmy(bill.get("due_date"))
         self.ids.due.text = fmt.rupees(session.get("due_paise", bill.get("due_paise")))
-        problem = app.notice or message_key(state)
-        self.set_problem(app, problem if problem in PROBLEM_KEYS else None)
+        self.set_problem(app, app.notice)
 
 
 class PayingScreen(KioskScreen):
@@ -256,7 +230,8 @@ class PayingScreen(KioskScreen):
                     KLabel(
                         text=fmt.rupees(paise),
                         tid=f"accepted_{paise // 100}",
-                        font_size=34 * app.s,
+                        base=34,
+                        latin=True,
                         bold=True,
                         size_hint_y=1,
                     )
@@ -373,7 +348,7 @@ class OutOfServiceScreen(KioskScreen):
             for index, reason in enumerate(reasons or ["other"]):
                 words = f"reason_{reason}"
                 text = app.tr(words) if app.has_text(words) else app.tr("reason_other")
-                box.add_widget(KLabel(text="• " + text, tid=f"reason_{index}", bold=True))
+                box.add_widget(KLabel(text=text, tid=f"reason_{index}", bold=True))
         terminal = state.get("terminal") or {}
         self.ids.helpline.text = app.tr("oos_helpline", number=terminal.get("helpline", ""))
         self.ids.kiosk.text = app.tr("oos_kiosk", id=terminal.get("id", ""))

@@ -88,6 +88,9 @@ class KLabel(Label):
     auto_height = BooleanProperty(True)
     inset = NumericProperty(0)
     pad = NumericProperty(8)
+    # Type size in px at 1280x800: scaled by the window and, unless latin, +15 % for Hindi.
+    base = NumericProperty(30)
+    latin = BooleanProperty(False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -120,6 +123,8 @@ class KButton(ButtonBehavior, KLabel):
     kind = StringProperty("secondary")
     selected = BooleanProperty(False)
     auto_height = BooleanProperty(False)
+    base = NumericProperty(32)
+    tall = NumericProperty(104)  # height in px at 1280x800 (touch targets: at least 90)
 
 
 class Box(BoxLayout):

@@ -4,6 +4,7 @@
   acceptor [--protocol P]   a banknote acceptor on a pty (ccnet | essp)
   printer --out DIR         an ESC/POS receipt printer on a pty, one PNG per receipt
   scanner [--suffix cr|crlf|lf]   a serial QR scanner on a pty; scans stdin lines
+  card [--kind emv|engineer] [--pin P]   a virtual EMV (RuPay) / engineer card in vpcd's reader
   demo [--headless]         central + devices + the real core, paying a bill end to end
 """
 
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         from sim.devices.escpos_printer import main as run
     elif name == "scanner":
         from sim.devices.scanner import main as run
+    elif name == "card":
+        from sim.devices.card import main as run
     elif name == "demo":
         from sim.demo import main as run
     else:

@@ -37,6 +37,7 @@ from drivers.card import (
     NoCardError,
     PinResult,
     ReaderAdded,
+    ReaderRemoved,
     mask_pan,
 )
 from drivers.card.apdu import Command, exchange, pin_block
@@ -192,33 +193,53 @@ def pcscd():
                 if time.monotonic() > deadline:
                     pytest.fail(f"another test run held {LOCK_PATH} (the vpcd reader) for 120 s")
                 time.sleep(0.2)
-        started = None if _pcscd_running() else _start_pcscd()
+        daemon = Pcscd(owned=not _pcscd_running())
         try:
-            deadline = time.monotonic() + 10
-            while not _port_open(VPCD_PORT):
-                if started is not None and started.poll() is not None:
-                    pytest.fail(f"pcscd exited with {started.returncode} at start")
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"pcscd runs but nothing listens on the vpcd port {VPCD_PORT}: was it "
-                        "started before vsmartcard-vpcd was installed? Restart it."
-                    )
-                time.sleep(0.05)
-            yield
+            if daemon.owned:
+                daemon.start()
+            else:
+                daemon.wait_for_vpcd()
+            yield daemon
         finally:
-            if started is not None:
-                started.terminate()
-                try:
-                    started.wait(5)
-                except subprocess.TimeoutExpired:
-                    started.kill()
-                    started.wait()
+            daemon.stop()
 
 
-def _start_pcscd() -> subprocess.Popen:
-    return subprocess.Popen(
-        ["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+class Pcscd:
+    """The pcscd the tests use; only one this module started (owned) is ever stopped."""
+
+    def __init__(self, owned: bool) -> None:
+        self.owned = owned
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        assert self.owned and self.proc is None
+        self.proc = subprocess.Popen(
+            ["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.wait_for_vpcd()
+
+    def wait_for_vpcd(self) -> None:
+        deadline = time.monotonic() + 10
+        while not _port_open(VPCD_PORT):
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"pcscd exited with {self.proc.returncode} at start")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"pcscd runs but nothing listens on the vpcd port {VPCD_PORT}: was it "
+                    "started before vsmartcard-vpcd was installed? Restart it."
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class Emulator:
@@ -451,3 +472,23 @@ async def test_engineer_card_challenge(reader, emulators):
     # the same nonce twice gives the same MAC; a different nonce does not
     assert (await reader.engineer_challenge(nonce))[1] == mac
     assert (await reader.engineer_challenge(os.urandom(16)))[1] != mac
+
+
+async def test_pcscd_restart_gives_reader_removed_then_added(reader, emulators, pcscd):
+    """Readers vanish with pcscd and come back with it; the card monitor recovers."""
+    if not pcscd.owned:
+        pytest.skip("a pcscd was already running: not restarting a daemon this test did not start")
+    emu, events, _ = await insert(reader, emulators)
+    pcscd.stop()
+    assert (await next_event(events, CardRemoved)).reader == READER
+    assert (await next_event(events, ReaderRemoved)).reader == READER
+    status = reader.status()
+    assert status.state is DeviceState.OFFLINE and status.detail == ("reader_absent",)
+    emu.stop()  # it has seen vpcd go away already
+
+    pcscd.start()
+    assert (await next_event(events, ReaderAdded)).reader == READER
+    emulators()  # a card again, in the new daemon
+    assert (await next_event(events, CardInserted)).reader == READER
+    card = await reader.read_emv()
+    assert card.label == "RuPay"

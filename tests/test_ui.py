@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import socket
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("kivy")
+from screens.drive_client import UIProcess
+from tests.harness import KioskHarness
 
-from screens.drive_client import UIProcess  # noqa: E402
-from tests.harness import KioskHarness  # noqa: E402
+# The screen runs in its own process; this one never imports Kivy.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("kivy") is None, reason="kivy is not installed"
+)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "screens"
 BILL = "210412345678"  # seeded JVVNL bill, ₹640
@@ -113,7 +117,8 @@ async def test_pay_seeded_bill_with_two_notes(tmp_path, lang):
         texts = paying["texts"]
         assert texts["amount_remaining"] == "₹140"
         # Once cash is in: the money is safe, ₹500 is no longer offered, cancel means voucher.
-        assert texts["money_safe"] == ("आपका पैसा सुरक्षित है" if lang == "hi" else "Your money is safe")
+        safe = "आपका पैसा सुरक्षित है" if lang == "hi" else "Your money is safe"
+        assert texts["money_safe"] == safe
         assert "accepted_500" not in texts and "accepted_200" in texts
         assert ("वाउचर" if lang == "hi" else "voucher") in texts["cancel"]
         await shot(ui, "paying", lang)
@@ -326,9 +331,10 @@ async def test_hidden_maintenance_entry(tmp_path):
         assert h.core.kiosk.session is None
 
 
-@pytest.mark.parametrize(
-    "size", [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)], ids=lambda s: "x".join(map(str, s))
-)
+SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_layout_scales_and_targets_are_big(tmp_path, size):
     async with KioskHarness(tmp_path) as h, screen(h, tmp_path, "hi", size) as ui:
         scale = min(size) / 800

@@ -9,7 +9,8 @@ pyscard is blocking and its monitors are process-wide singletons running their o
 pyscard's `ReaderMonitor` stops for good when listing readers raises (pcscd gone), and its
 `CardMonitor` thread stops on SCARD_E_NO_SERVICE. The hub gives the reader monitor a listing
 function that never raises (no service = no readers) and restarts the card monitor when readers
-come back, so a restarted pcscd is picked up without restarting the kiosk.
+come back, so a restarted pcscd is picked up without restarting the kiosk. (Its listing opens
+a PC/SC context every READER_POLL_S seconds; that is how pyscard finds new readers.)
 """
 
 from __future__ import annotations
@@ -95,24 +96,30 @@ def _cards_present(names: list[str]) -> dict[str, str]:
 
 
 class _Hub:
-    """Process-wide: pyscard's monitors -> current state -> listeners (any thread)."""
+    """Process-wide: pyscard's monitors -> current state -> listeners (any thread).
+
+    Both monitors start on the first subscribe and then run for the life of the process:
+    removing the `ReaderMonitor`'s last observer joins its thread while holding the lock that
+    thread needs, which deadlocks (pyscard 2.x); and the `CardMonitor` reports changes only
+    against its own list, so a monitor restarted later could miss a card that left in between
+    and leave a stale "card present" here. Unsubscribing only drops the listener.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()  # state and listeners; taken by monitor callbacks
-        self._life = threading.Lock()  # start / stop of the monitors; never in callbacks
+        self._lock = threading.RLock()  # state, listeners, start; taken by monitor callbacks
         self._listeners: list[Listener] = []
         self.readers: set[str] = set()
         self.cards: dict[str, str] = {}
-        self._reader_monitor: Any = None
-        self._reader_observer: Any = None
+        self._started = False
         self._card_observer: Any = None
+        self._reader_observer: Any = None
 
     # ---- subscription
 
     def subscribe(self, listener: Listener) -> list[CardEvent]:
         """Add a listener; returns the current state as events (blocking, call in a thread)."""
-        with self._life, self._lock:
-            if self._reader_monitor is None:
+        with self._lock:
+            if not self._started:
                 self._start()
             self._listeners.append(listener)
             snapshot: list[CardEvent] = [ReaderAdded(r) for r in sorted(self.readers)]
@@ -120,15 +127,8 @@ class _Hub:
             return snapshot
 
     def unsubscribe(self, listener: Listener) -> None:
-        """Remove a listener; the last one stops the monitors (blocking, up to ~1 s)."""
-        with self._life:
-            with self._lock:
-                with contextlib.suppress(ValueError):
-                    self._listeners.remove(listener)
-                if self._listeners or self._reader_monitor is None:
-                    return
-                monitor, self._reader_monitor = self._reader_monitor, None  # callbacks: ignore
-            self._stop(monitor)  # joins pyscard's threads: not under self._lock
+        with self._lock, contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     # ---- monitors
 
@@ -139,65 +139,42 @@ class _Hub:
         hub = self
 
         class _Readers(ReaderObserver):
-            def update(self, observable, handlers):  # noqa: ARG002 - pyscard's signature
+            def update(self, observable, handlers):  # pyscard's signature
                 added, removed = handlers
                 hub._readers_changed([str(r) for r in added], [str(r) for r in removed])
 
         class _Cards(CardObserver):
-            def update(self, observable, handlers):  # noqa: ARG002
+            def update(self, observable, handlers):
                 added, removed = handlers
                 hub._cards_changed(
                     [(str(c.reader), bytes(c.atr).hex().upper()) for c in added],
                     [str(c.reader) for c in removed],
                 )
 
-        # Seed the state synchronously so a new CardReader knows where it stands at once.
-        names = _list_readers()
-        self.readers = set(names)
-        self.cards = _cards_present(names)
+        # Seed the state, so the first CardReader knows where it stands at once.
+        self.readers = set(_list_readers())
+        self.cards = _cards_present(sorted(self.readers))
         self._reader_observer = _Readers()
         self._card_observer = _Cards()
-        self._reader_monitor = ReaderMonitor(readerProc=_list_readers, period=READER_POLL_S)
-        self._reader_monitor.addObserver(self._reader_observer)
+        ReaderMonitor(readerProc=_list_readers, period=READER_POLL_S).addObserver(
+            self._reader_observer
+        )
         self._start_card_monitor()
+        self._started = True
 
     def _start_card_monitor(self) -> None:
         from smartcard import CardMonitoring as cm
 
         instance = cm.CardMonitoringThread.instance
         if instance is not None and not instance.is_alive():
-            # pyscard's singleton thread died (pcscd went away): build a fresh one.
-            with contextlib.suppress(Exception):
-                cm.CardMonitor().deleteObserver(self._card_observer)
+            # pyscard's singleton thread died (pcscd went away): build a fresh one. Its
+            # request's context died with that pcscd; releasing it again only raises.
+            request = getattr(getattr(instance, "cardrequest", None), "pcsccardrequest", None)
+            if request is not None:
+                request.hcontext = None
             cm.CardMonitoringThread.instance = None
             cm.CardMonitor.instance = None
-        monitor = cm.CardMonitor()
-        if self._card_observer not in monitor.obs:
-            monitor.addObserver(self._card_observer)
-
-    def _stop(self, monitor: Any) -> None:
-        from smartcard import CardMonitoring as cm
-        from smartcard import scard
-
-        with contextlib.suppress(Exception):
-            monitor.deleteObserver(self._reader_observer)  # joins its thread
-        thread = cm.CardMonitoringThread.instance
-        with contextlib.suppress(Exception):
-            cm.CardMonitor().deleteObserver(self._card_observer)
-        if thread is not None:
-            # pyscard's thread blocks in SCardGetStatusChange for up to 60 s: cancel the wait,
-            # which it takes as a time-out, and it sees its stop flag.
-            thread.stopEvent.set()
-            request = getattr(thread, "cardrequest", None)
-            context = getattr(getattr(request, "pcsccardrequest", None), "hcontext", None)
-            if context is not None:
-                with contextlib.suppress(Exception):
-                    scard.SCardCancel(context)
-            thread.join(2.0)
-        cm.CardMonitoringThread.instance = None
-        cm.CardMonitor.instance = None
-        with self._lock:
-            self.readers, self.cards = set(), {}
+        cm.CardMonitor().addObserver(self._card_observer)  # reports present cards at once
 
     def _emit(self, events: list[CardEvent]) -> None:
         for ev in events:
@@ -211,8 +188,6 @@ class _Hub:
     def _readers_changed(self, added: list[str], removed: list[str]) -> None:
         events: list[CardEvent] = []
         with self._lock:
-            if self._reader_monitor is None:  # stopping
-                return
             for name in removed:
                 if name in self.cards:
                     del self.cards[name]
@@ -225,20 +200,15 @@ class _Hub:
                 if name not in self.readers:
                     self.readers.add(name)
                     events.append(ReaderAdded(name))
-            if came_back:
+            if came_back and self._started:
+                # pcscd is back: pyscard's card monitor stopped when it went; start it again
                 with contextlib.suppress(Exception):
                     self._start_card_monitor()
-                for name, atr in _cards_present(added).items():
-                    if name not in self.cards:
-                        self.cards[name] = atr
-                        events.append(CardInserted(name, atr))
             self._emit(events)
 
     def _cards_changed(self, added: list[tuple[str, str]], removed: list[str]) -> None:
         events: list[CardEvent] = []
         with self._lock:
-            if self._reader_monitor is None:  # stopping
-                return
             for name in removed:
                 if name in self.cards:
                     del self.cards[name]
@@ -279,6 +249,7 @@ class CardReader:
         self._conn_reader: str | None = None
         self._stale = False
         self._emv: EmvSession | None = None
+        self._early: list[CardEvent] | None = None  # events that beat the snapshot in open()
 
     # ---- lifecycle
 
@@ -288,9 +259,15 @@ class CardReader:
         _import_pyscard()
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        snapshot = await asyncio.to_thread(_HUB.subscribe, self._from_thread)
+        self._early = []
+        try:
+            snapshot = await asyncio.to_thread(_HUB.subscribe, self._from_thread)
+        except BaseException:
+            self._early = None
+            raise
+        early, self._early = self._early, None
         self._opened = True
-        for ev in snapshot:
+        for ev in [*snapshot, *early]:  # the state at subscribe, then what changed since
             self._deliver(ev)
         log.info("card reader open reader=%s status=%s", self.reader_name, self.status())
 
@@ -298,7 +275,7 @@ class CardReader:
         if not self._opened:
             return
         self._opened = False
-        await asyncio.to_thread(_HUB.unsubscribe, self._from_thread)
+        _HUB.unsubscribe(self._from_thread)
         async with self._lock:
             await asyncio.to_thread(self._disconnect)
         self._queue.put_nowait(_CLOSED)
@@ -355,6 +332,9 @@ class CardReader:
             loop.call_soon_threadsafe(self._deliver, ev)
 
     def _deliver(self, ev: CardEvent) -> None:
+        if self._early is not None:
+            self._early.append(ev)
+            return
         if not self._opened:
             return
         if isinstance(ev, ReaderAdded):
