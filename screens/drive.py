@@ -100,8 +100,9 @@ class Driver:
         sm = self.app.sm
         if not self._ready_sent and sm is not None and sm.current == "attract":
             self._ready_sent = True
-            self.emit({"event": "ready", "screen": "attract",
-                       "uptime_s": time.monotonic() - self.started})
+            self.emit(
+                {"event": "ready", "screen": "attract", "uptime_s": time.monotonic() - self.started}
+            )
 
     async def next_frame(self, timeout: float = 0.25) -> float | None:
         """Time of the next drawn frame, or None if nothing needed drawing."""
@@ -168,8 +169,12 @@ class Driver:
                 x, y = widget.to_window(widget.x, widget.y)
                 tappable = isinstance(widget, ButtonBehavior) and not widget.disabled
                 boxes[tid] = [x, y, widget.width, widget.height, tappable]
-        return {"ok": True, "screen": self.app.sm.current, "window": list(Window.size),
-                "boxes": boxes}
+        return {
+            "ok": True,
+            "screen": self.app.sm.current,
+            "window": list(Window.size),
+            "boxes": boxes,
+        }
 
     def find(self, tid: str):
         for root in self.roots():
@@ -193,8 +198,9 @@ class Driver:
         if cmd == "press":
             return await self.press(command["x"], command["y"], command.get("hold", 0.1))
         if cmd == "timed_tap":
-            return await self.timed_tap(command["tid"], command["screen"],
-                                        command.get("timeout", 10))
+            return await self.timed_tap(
+                command["tid"], command["screen"], command.get("timeout", 10)
+            )
         if cmd == "screenshot":
             return await self.screenshot(command["path"])
         if cmd == "resize":

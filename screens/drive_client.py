@@ -33,8 +33,15 @@ class UIProcess:
     ) -> None:
         self.url = url
         self.args = [
-            "--url", url, "--width", str(width), "--height", str(height),
-            "--language", language, "--drive",
+            "--url",
+            url,
+            "--width",
+            str(width),
+            "--height",
+            str(height),
+            "--language",
+            language,
+            "--drive",
         ]
         if location:
             self.args += ["--location", location]
@@ -48,7 +55,10 @@ class UIProcess:
         self.ready_after_s: float | None = None
         self.stderr_path: Path | None = None
 
-    async def start(self, timeout: float = 30.0, log_dir: str | Path | None = None) -> None:
+    async def start(
+        self, timeout: float = 30.0, log_dir: str | Path | None = None, ready: bool = True
+    ) -> None:
+        """Launch; with `ready`, return once the attract screen has been drawn."""
         env = dict(os.environ)
         env.setdefault("SDL_VIDEODRIVER", "offscreen")
         env["KIVY_NO_ARGS"] = "1"
@@ -64,7 +74,10 @@ class UIProcess:
             stderr = self.stderr_path.open("wb")  # type: ignore[assignment]
         self.launched_at = time.perf_counter()
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "screens", *self.args,
+            sys.executable,
+            "-m",
+            "screens",
+            *self.args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -72,9 +85,9 @@ class UIProcess:
             env=env,
         )
         self._reader = asyncio.create_task(self._read())
-        ready = await self.event("ready", timeout)
-        self.ready_after_s = time.perf_counter() - self.launched_at
-        del ready
+        if ready:
+            await self.event("ready", timeout)
+            self.ready_after_s = time.perf_counter() - self.launched_at
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -139,8 +152,9 @@ class UIProcess:
             reply_timeout=timeout + 30, cmd="wait", screen=screen, timeout=timeout, **more
         )
         if not reply.get("ok"):
-            raise UIError(f"{reply.get('error')}; now on {reply.get('screen')}: "
-                          f"{reply.get('texts')}")
+            raise UIError(
+                f"{reply.get('error')}; now on {reply.get('screen')}: {reply.get('texts')}"
+            )
         return reply
 
     async def texts(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def rupees(paise: int | None) -> str:
 
 
 def date_dmy(iso: str | None) -> str:
-    """"2026-12-05" -> "05-12-2026" (the order people in Rajasthan read dates)."""
+    """ "2026-12-05" -> "05-12-2026" (the order people in Rajasthan read dates)."""
     if not iso:
         return ""
     match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", iso)
@@ -45,7 +45,7 @@ def date_dmy(iso: str | None) -> str:
 
 
 def period_parts(period: str | None) -> tuple[str, str] | None:
-    """"2026-10" -> ("10", "2026"), for "अक्टूबर 2026"; None if not year-month."""
+    """ "2026-10" -> ("10", "2026"), for "अक्टूबर 2026"; None if not year-month."""
     match = re.match(r"^(\d{4})-(\d{2})$", period or "")
     if not match:
         return None
@@ -53,12 +53,12 @@ def period_parts(period: str | None) -> tuple[str, str] | None:
 
 
 def spaced_digits(digits: str) -> str:
-    """"210412345678" -> "2104 1234 5678": easier to check against the paper bill."""
+    """ "210412345678" -> "2104 1234 5678": easier to check against the paper bill."""
     return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
 def script_of(text: str) -> str:
-    """"deva" (Devanagari only), "mixed" (Devanagari and Latin letters) or "latin"."""
+    """ "deva" (Devanagari only), "mixed" (Devanagari and Latin letters) or "latin"."""
     if DEVANAGARI.search(text or ""):
         return "mixed" if LATIN_LETTER.search(text) else "deva"
     return "latin"

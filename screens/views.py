@@ -300,9 +300,7 @@ class DoneScreen(KioskScreen):
         )
         self.ids.voucher.shown = bool(voucher)
         self.ids.voucher.text = (
-            f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}"
-            if voucher
-            else ""
+            f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}" if voucher else ""
         )
         provisional = bool(session.get("provisional"))
         self.ids.provisional.shown = provisional

@@ -32,22 +32,30 @@ LINE = (0.70, 0.73, 0.78, 1)
 FONT_CANDIDATES = {
     # Devanagari text: Noto Sans Devanagari (digits and ₹ included), else Lohit.
     "KDeva": (
-        ("/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
-         "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf"),
+        (
+            "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+            "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf",
+        ),
         ("/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf", None),
     ),
     # Latin-only text: Noto Sans, else DejaVu Sans.
     "KLatin": (
-        ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-         "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
-        ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+        (
+            "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+            "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+        ),
+        (
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        ),
     ),
     # Hindi and English in one label: Lohit Devanagari has Latin letters too.
     "KMixed": (
         ("/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf", None),
-        ("/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
-         "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf"),
+        (
+            "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+            "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Bold.ttf",
+        ),
     ),
 }
 FONTS_READY: dict[str, bool] = {}
@@ -181,8 +189,9 @@ class Icon(Widget):
                 Ellipse(pos=p(0.2, 0.04), size=(side * 0.6, side * 0.6))
                 Triangle(points=[*p(0.5, 0.98), *p(0.215, 0.43), *p(0.785, 0.43)])
             elif kind == "phone":
-                RoundedRectangle(pos=p(0.26, 0.02), size=(side * 0.48, side * 0.96),
-                                 radius=[side * 0.08])
+                RoundedRectangle(
+                    pos=p(0.26, 0.02), size=(side * 0.48, side * 0.96), radius=[side * 0.08]
+                )
                 Color(*WHITE)
                 Rectangle(pos=p(0.32, 0.18), size=(side * 0.36, side * 0.68))
                 Color(*self.tint)
@@ -197,8 +206,7 @@ class Icon(Widget):
                 Line(circle=(*p(0.42, 0.58), side * 0.3), width=w * 1.3)
                 Line(points=[*p(0.63, 0.36), *p(0.94, 0.05)], width=w * 1.8)
             elif kind == "receipt":
-                Line(points=[*p(0.2, 0.02), *p(0.2, 0.98), *p(0.8, 0.98), *p(0.8, 0.02)],
-                     width=w)
+                Line(points=[*p(0.2, 0.02), *p(0.2, 0.98), *p(0.8, 0.98), *p(0.8, 0.02)], width=w)
                 zig = []
                 for i in range(7):
                     zig += [*p(0.2 + i * 0.1, 0.02 if i % 2 == 0 else 0.10)]

@@ -35,6 +35,7 @@ POSITIVE = {
     "payment.more_time_timeout_s",
     "payment.done_screen_s",
     "heartbeat.push_interval_s",
+    "camera.keep_days",
     "maintenance.lockout_tries",
     "maintenance.lockout_minutes",
     "maintenance.auto_leave_s",

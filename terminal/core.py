@@ -51,7 +51,8 @@ def make_printer_from_config(config: dict):
 
 
 class Core:
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict, camera_source=None) -> None:
+        """camera_source: a frame source object instead of the configured webcam (tests)."""
         self.config = config
         self.started_at = time.time()
         self.journal = Journal(config["journal"]["path"])
@@ -69,6 +70,18 @@ class Core:
             devices["scanner"] = self.scanner
         api = config["session_api"]
         self.session_api = SessionAPI(self.kiosk, api["host"], api["port"])
+        self.camera = None
+        if config["camera"]["enabled"] or camera_source is not None:
+            from drivers.camera import Camera
+
+            source = config["camera"]["source"]
+            if camera_source is not None:
+                source = camera_source
+            elif source.isdigit():
+                source = int(source)
+            self.camera = Camera(source, presence=config["camera"]["presence"])
+            self.kiosk.camera = self.camera
+            devices["camera"] = self.camera
         self.watchdog = Watchdog(
             self.kiosk,
             devices,
@@ -97,11 +110,27 @@ class Core:
         await self.kiosk.start()
         if self.scanner is not None:
             self._tasks.append(asyncio.create_task(self.kiosk.scanner_loop(self.scanner)))
+        if self.camera is not None:
+            self._tasks.append(asyncio.create_task(self.kiosk.camera_loop(self.camera)))
+            self._tasks.append(asyncio.create_task(self._purge_photos()))
         self.watchdog.start()
         url = await self.session_api.start()
         log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
         notify("READY=1", f"STATUS=ready; session API {url}")
         return url
+
+    async def _purge_photos(self) -> None:
+        from drivers.camera import purge_audit_photos
+
+        cam = self.config["camera"]
+        while True:
+            try:
+                removed = purge_audit_photos(cam["photo_dir"], cam["keep_days"])
+                if removed:
+                    log_event(log, "audit photos purged", count=removed)
+            except OSError as exc:
+                log_event(log, "audit photo purge failed", logging.WARNING, error=str(exc))
+            await asyncio.sleep(6 * 3600)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -101,6 +101,8 @@ class Kiosk:
             "printer": UNKNOWN_STATUS,
         }
         self.out_of_service_command = False
+        self.camera = None  # set by the core when [camera] is enabled
+        self.presence = False  # a face in front of the machine (wakes the attract screen)
         # A QR check in progress on the home screen (verify a receipt / voucher), or None.
         self.lookup: dict | None = None
         self.outbox = Outbox(journal, central, config)
@@ -180,6 +182,7 @@ class Kiosk:
             "seq": self._seq,
             "screen": s.state.value if s else ("VERIFY" if self.lookup else State.IDLE.value),
             "lookup": self.lookup,
+            "presence": self.presence,
             "language": self.language,
             "terminal": {
                 "id": self.terminal_id,
@@ -544,6 +547,34 @@ class Kiosk:
                 log.exception("scan handling failed")
             self._changed()
 
+    async def camera_loop(self, camera) -> None:
+        """QR codes seen by the camera count as scans; a face in view wakes the screen."""
+        from drivers.camera import PresenceChanged
+        from drivers.scanner import Scanned
+
+        async for event in camera.events():
+            try:
+                if isinstance(event, Scanned):
+                    await self.on_scan(event.payload)
+                elif isinstance(event, PresenceChanged):
+                    self.presence = event.present
+                elif isinstance(event, StatusChanged):
+                    self._set_device("camera", event.status)
+            except IntentError as exc:
+                self.message = {"key": exc.key}
+            except Exception:
+                log.exception("camera event handling failed")
+            self._changed()
+
+    def _audit_photo(self, s: Session) -> None:
+        """A photo at each cash payment, kept locally for the configured days (never blocks)."""
+        cam = self.config["camera"]
+        if self.camera is None or not cam["audit_photos"]:
+            return
+        name = s.txn_id or s.voucher_id or s.session_id
+        self._tasks.append(asyncio.create_task(
+            self.camera.save_audit_photo(name, cam["photo_dir"]), name="audit-photo"))
+
     async def _acceptor_loop(self) -> None:
         assert self.acceptor is not None
         async for event in self.acceptor.events():
@@ -698,6 +729,8 @@ class Kiosk:
         log_event(
             log, "settled", session=s.session_id, amount=amount, voucher=voucher, recovery=recovery
         )
+        if not recovery:
+            self._audit_photo(s)
         self._finishing = asyncio.create_task(self._complete(s), name=f"complete-{s.session_id}")
 
     async def _complete(self, s: Session) -> None:

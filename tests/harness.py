@@ -17,9 +17,10 @@ from terminal.core import Core
 
 
 class KioskHarness:
-    def __init__(self, workdir: str | Path, protocol: str = "ccnet",
+    def __init__(self, workdir: str | Path, protocol: str = "ccnet", camera_source=None,
                  **config_overrides: dict[str, Any]) -> None:
         self.rig = SimRig(workdir, acceptor=protocol)
+        self.camera_source = camera_source
         self.config_overrides = config_overrides
         self.core: Core | None = None
         self.session_url = ""
@@ -44,7 +45,7 @@ class KioskHarness:
 
     async def start_core(self) -> None:
         self.config = load_config(overrides=self.rig.overrides(**self.config_overrides))
-        self.core = Core(self.config)
+        self.core = Core(self.config, camera_source=self.camera_source)
         self.session_url = await self.core.start()
 
     async def stop_core(self) -> None:
