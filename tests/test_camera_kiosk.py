@@ -5,6 +5,7 @@ photo named with its transaction id."""
 import asyncio
 
 from harness import KioskHarness
+
 from sim.devices.camera import FrameSource, empty_frame, face_frame, qr_frame
 
 
