@@ -43,5 +43,9 @@ bench: deps
 lint: deps
 	$(VENV)/bin/ruff check .
 
+# On a real kiosk (Raspberry Pi OS / Debian): user, folders, venv in /opt, units, udev rules.
+install-units:
+	$(SUDO) systemd/install.sh
+
 clean:
 	rm -rf var build *.egg-info .pytest_cache

@@ -144,8 +144,10 @@ class ProvidersScreen(KioskScreen):
 
     def update(self, app, state: dict[str, Any]) -> None:
         service = app.local_service
-        self.ids.title.text = app.tr("providers_title")
-        self.ids.service.text = app.tr(f"service_{service}") if service else ""
+        # One line: "बिजली बिल — अपनी कंपनी चुनें"
+        title = app.tr("providers_title")
+        self.ids.title.text = f"{app.tr(f'service_{service}')} — {title}" if service else title
+        self.ids.service.shown = False
         providers: list[dict] = []
         for entry in state.get("catalogue") or []:
             if entry.get("service") == service:

@@ -106,9 +106,11 @@ class KLabel(Label):
         self.bind(width=self._wrap, inset=self._wrap)
         self.bind(texture_size=self._fit, shown=self._fit, pad=self._fit)
         self._wrap()
+        self._fit()
 
     def on_text(self, *_args) -> None:
         self._pick_font()
+        self._fit()
 
     def _pick_font(self) -> None:
         name, script = font_for(self.text)
@@ -122,7 +124,8 @@ class KLabel(Label):
 
     def _fit(self, *_args) -> None:
         if self.auto_height:
-            self.height = (self.texture_size[1] + self.pad) if self.shown else 0
+            visible = self.shown and bool(self.text)  # an empty label takes no room
+            self.height = (self.texture_size[1] + self.pad) if visible else 0
 
 
 class KButton(ButtonBehavior, KLabel):

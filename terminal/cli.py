@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         ("ui", "run the Kivy touch screen (a client of the core's session API)"),
         ("verify", "check the journal: every credited paise is paid, a voucher or pending"),
         ("check-config", "load and validate the configuration, print it as JSON"),
+        ("hash-pin", "make a [maintenance] pin_hash from a PIN (asked twice, or on stdin)"),
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument(
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
             help="site TOML file(s) overriding config/default.toml",
         )
     args = parser.parse_args(argv)
+    if args.command == "hash-pin":
+        from terminal.maintenance import hash_pin_cli
+
+        return hash_pin_cli()
     try:
         config = load_config(*args.config)
     except ConfigError as exc:
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "core":
         from terminal.core import run_core
 
-        return asyncio.run(run_core(config))
+        return asyncio.run(run_core(config, tuple(args.config)))
     if args.command == "verify":
         from terminal.invariant import check_journal
         from terminal.journal import Journal

@@ -10,9 +10,12 @@ from pathlib import Path
 
 from drivers.base import DeviceError, DeviceState, DeviceStatus
 from drivers.ports import resolve_port
+from terminal import liveness
 from terminal.central import make_central
+from terminal.heartbeat import start_heartbeat
 from terminal.journal import Journal
 from terminal.kiosk import Kiosk
+from terminal.liveness import exit_code, start_liveness
 from terminal.logs import log_event, setup_logging
 from terminal.session_api import SessionAPI
 from terminal.systemd import notify
@@ -88,8 +91,13 @@ class Core:
             poll_s=config["acceptor"]["poll_interval_ms"] / 1000 * 5,
             resolve_port=resolve_port,
             port_specs={"acceptor": config["acceptor"]["port"]},
+            beat=liveness.beat,
         )
         self._tasks: list[asyncio.Task] = []
+        self._heartbeat = None
+        self._liveness = None
+        self.config_files: tuple[str, ...] = ()
+        self.started_monotonic = time.monotonic()
 
     async def _open(self, name: str, device) -> bool:
         try:
@@ -108,6 +116,8 @@ class Core:
         for name, device in self.watchdog.devices.items():
             await self._open(name, device)
         await self.kiosk.start()
+        self._heartbeat = await start_heartbeat(self)
+        self._liveness = start_liveness(self, supervised=True)
         if self.scanner is not None:
             self._tasks.append(asyncio.create_task(self.kiosk.scanner_loop(self.scanner)))
         if self.camera is not None:
@@ -133,6 +143,10 @@ class Core:
             await asyncio.sleep(6 * 3600)
 
     async def stop(self) -> None:
+        if self._liveness is not None:
+            self._liveness.stop()
+        if self._heartbeat is not None:
+            await self._heartbeat.stop()
         for task in self._tasks:
             task.cancel()
         await self.watchdog.stop()
@@ -149,10 +163,11 @@ class Core:
         self.journal.close()
 
 
-async def run_core(config: dict) -> int:
+async def run_core(config: dict, config_files: tuple[str, ...] = ()) -> int:
     setup_logging(config["logging"]["dir"], config["logging"]["level"], "core")
     Path(config["journal"]["path"]).parent.mkdir(parents=True, exist_ok=True)
     core = Core(config)
+    core.config_files = config_files
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -161,4 +176,4 @@ async def run_core(config: dict) -> int:
     print(f"session-api: {url}", flush=True)
     await stop.wait()
     await core.stop()
-    return 0
+    return exit_code(core)

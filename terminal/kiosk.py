@@ -101,6 +101,8 @@ class Kiosk:
             "printer": UNKNOWN_STATUS,
         }
         self.out_of_service_command = False
+        # Maintenance's test note: a hook that may claim an acceptor event before the session.
+        self.intercept_acceptor_event = None
         self.camera = None  # set by the core when [camera] is enabled
         self.presence = False  # a face in front of the machine (wakes the attract screen)
         # A QR check in progress on the home screen (verify a receipt / voucher), or None.
@@ -586,6 +588,8 @@ class Kiosk:
 
     async def _on_acceptor_event(self, event: object) -> None:
         assert self.acceptor is not None
+        if self.intercept_acceptor_event and await self.intercept_acceptor_event(event):
+            return
         s = self.session
         if isinstance(event, NoteInEscrow):
             take = (

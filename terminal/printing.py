@@ -22,8 +22,11 @@ def _when(iso: str | None) -> datetime:
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def build_document(config: dict, s: Session, doc: str, width_dots: int) -> PrintDocument:
-    """doc: "receipt" (the bill payment) or "voucher" (the overpayment / unfinished cash)."""
+def build_document(
+    config: dict, s: Session, doc: str, width_dots: int, duplicate: bool = False
+) -> PrintDocument:
+    """doc: "receipt" (the bill payment) or "voucher" (the overpayment / unfinished cash).
+    duplicate: a reprint asked for later (maintenance), marked DUPLICATE on the paper."""
     terminal = config["terminal"]
     secret = config["central"]["secret"]
     if doc == "voucher":
@@ -37,7 +40,7 @@ def build_document(config: dict, s: Session, doc: str, width_dots: int) -> Print
                 txn_id=s.txn_id,
                 issued_at=_when(s.paid_at),
                 code=voucher_code(secret, s.voucher_id, s.voucher_paise),
-                duplicate=False,
+                duplicate=duplicate,
             ),
             width_dots,
         )
@@ -67,7 +70,7 @@ def build_document(config: dict, s: Session, doc: str, width_dots: int) -> Print
             voucher_id=s.voucher_id,
             voucher_paise=s.voucher_paise,
             provisional=provisional,
-            duplicate=False,
+            duplicate=duplicate,
             recovery=s.recovered,
         ),
         width_dots,

@@ -331,6 +331,7 @@ async def test_hidden_maintenance_entry(tmp_path):
         assert h.core.kiosk.session is None
 
 
+HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
 
 
@@ -340,9 +341,11 @@ async def test_layout_scales_and_targets_are_big(tmp_path, size):
         scale = min(size) / 800
         checked = []
         await start_language(ui, "hi")
-        for step in ("home", "identify", "bill", "paying"):
-            if step == "identify":
+        for step in ("home", "providers", "identify", "bill", "paying"):
+            if step == "providers":
                 await ui.tap("tile_electricity")
+                await ui.wait("providers")
+            elif step == "identify":
                 await ui.tap("provider_JVVNL")
                 await ui.wait("identify")
                 await ui.type_digits(BILL)
@@ -354,10 +357,14 @@ async def test_layout_scales_and_targets_are_big(tmp_path, size):
                 await ui.wait("paying")
             geom = await ui.cmd(cmd="geom")
             width, height = geom["window"]
+            header_bottom = height - 104 * scale
             for tid, (x, y, w, hgt, tappable) in geom["boxes"].items():
                 # Everything named is inside the window (nothing clipped off the edges) ...
                 assert x >= -1 and y >= -1, (step, tid, x, y)
                 assert x + w <= width + 1 and y + hgt <= height + 1, (step, tid, x, y, w, hgt)
+                # ... and nothing of the body slides under the header band.
+                if tid not in HEADER_TIDS:
+                    assert y + hgt <= header_bottom + 1, (step, tid, y + hgt, header_bottom)
                 # ... and every touch target is at least 15 mm (90 px on a 1280x800 panel).
                 if tappable:
                     assert min(w, hgt) >= 90 * scale - 1, (step, tid, w, hgt)
