@@ -4,7 +4,7 @@ SQLite in WAL mode with synchronous=FULL: when append() returns, the event is on
 may carry a unique `key` (e.g. "credit:<note id>") so that a replayed device event or a retried
 step is recorded once — append() then returns None instead of a second row.
 
-Kinds (the `data` of each is documented in docs/journal.md):
+Kinds (each one, its key and its data: docs/journal.md):
   session_opened, bill, credit, note_returned, settled, posted, voucher_posted, printed,
   print_failed, session_closed, unattributed_note, maintenance, fault
 """

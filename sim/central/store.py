@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,25 @@ CREATE TABLE IF NOT EXISTS vouchers (
     request         TEXT NOT NULL,
     reply           TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS card_authorisations (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    auth_id      TEXT NOT NULL UNIQUE,
+    txn_id       TEXT NOT NULL,
+    amount_paise INTEGER NOT NULL,
+    pan_masked   TEXT NOT NULL,
+    expiry       TEXT NOT NULL,
+    aid          TEXT NOT NULL,
+    atc          INTEGER NOT NULL,
+    arqc         TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('approved', 'declined')),
+    reason       TEXT,
+    auth_code    TEXT,
+    terminal_id  TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    request      TEXT NOT NULL,
+    reply        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS card_authorisations_arqc ON card_authorisations (arqc);
 CREATE TABLE IF NOT EXISTS heartbeats (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     terminal_id TEXT NOT NULL,
@@ -114,6 +134,10 @@ _BILL_FIELDS = (
 _PAYMENT_FIELDS = (
     "txn_id, receipt_no, verification, bill_id, provider, consumer_number, amount_paise, "
     "tendered_paise, notes, paid_at, voucher_id, voucher_paise, terminal_id, received_at"
+)
+_CARD_AUTH_FIELDS = (
+    "auth_id, txn_id, amount_paise, pan_masked, expiry, aid, atc, arqc, status, reason, "
+    "auth_code, terminal_id, received_at"
 )
 _VOUCHER_FIELDS = (
     "voucher_id, txn_id, amount_paise, issued_at, status, redeemed_txn_id, redeemed_at, "
@@ -374,6 +398,78 @@ class CentralStore:
     def vouchers(self) -> list[dict[str, Any]]:
         return [
             dict(r) for r in self._query(f"SELECT {_VOUCHER_FIELDS} FROM vouchers ORDER BY seq")
+        ]
+
+    # -- card authorisations -----------------------------------------------------------------
+
+    def authorise_card(
+        self,
+        body: dict[str, Any],
+        terminal_id: str,
+        now: float,
+        decide: Callable[[dict[str, Any]], str | None],
+    ) -> tuple[int, dict[str, Any]]:
+        """Decide a card authorisation idempotently on auth_id; returns (HTTP status, reply).
+
+        `decide(body)` returns the decline reason, or None to approve; it runs only for a new
+        auth_id. A cryptogram already used by another auth_id is declined as a replay. The body
+        carries only the masked PAN, and only that is stored.
+        """
+        request = canonical(body)
+        auth_id = body["auth_id"]
+        arqc = body["arqc"].upper()
+        with self._tx() as db:
+            old = db.execute(
+                "SELECT request, reply FROM card_authorisations WHERE auth_id = ?", (auth_id,)
+            ).fetchone()
+            if old is not None:
+                if old["request"] == request:
+                    return 200, json.loads(old["reply"])
+                raise ApiError(
+                    409,
+                    "idempotency_conflict",
+                    f"auth_id {auth_id} was already posted with a different body",
+                )
+            replayed = db.execute(
+                "SELECT 1 FROM card_authorisations WHERE arqc = ? AND pan_masked = ? AND atc = ?",
+                (arqc, body["pan_masked"], body["atc"]),
+            ).fetchone()
+            reason = "replayed_cryptogram" if replayed is not None else decide(body)
+            reply: dict[str, Any] = {"auth_id": auth_id, "txn_id": body["txn_id"]}
+            if reason is None:
+                reply.update(status="approved", reason=None)
+                reply["auth_code"] = f"{secrets.randbelow(10**6):06d}"
+            else:
+                reply.update(status="declined", reason=reason)
+            db.execute(
+                f"INSERT INTO card_authorisations ({_CARD_AUTH_FIELDS}, request, reply) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    auth_id,
+                    body["txn_id"],
+                    body["amount_paise"],
+                    body["pan_masked"],
+                    body["expiry"],
+                    body["aid"].upper(),
+                    body["atc"],
+                    arqc,
+                    reply["status"],
+                    reason,
+                    reply.get("auth_code"),
+                    terminal_id,
+                    iso_utc(now),
+                    request,
+                    json.dumps(reply),
+                ),
+            )
+            return 201, reply
+
+    def card_authorisations(self) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self._query(
+                f"SELECT {_CARD_AUTH_FIELDS} FROM card_authorisations ORDER BY seq"
+            )
         ]
 
     # -- heartbeats --------------------------------------------------------------------------
