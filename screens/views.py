@@ -11,8 +11,8 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
 from screens import fmt
-from screens.content import ATTRACT_HINTS, HOME_TILES  # noqa: E402
-from screens.widgets import WHITE, Box, KButton, KLabel, Tile
+from screens.content import ATTRACT_HINTS, HOME_TILES, SCANNER_POSITIONS, VERIFY, VERIFY_VERDICTS
+from screens.widgets import ACCENT, AMBER, GREEN, INK, RED, WHITE, Box, KButton, KLabel, Tile
 
 
 def session_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +112,19 @@ class HomeScreen(KioskScreen):
 
     def update(self, app, state: dict[str, Any]) -> None:
         offered = {s.get("service") for s in state.get("catalogue") or []}
-        cash = bool((state.get("services") or {}).get("cash_payment"))
-        key = (app.lang, tuple(sorted(x for x in offered if x)), cash)
+        services = state.get("services") or {}
+        cash = bool(services.get("cash_payment"))
+        lookup = bool(services.get("lookup", True))
+        key = (app.lang, tuple(sorted(x for x in offered if x)), cash, lookup)
         if key != self._built_for:
             self._built_for = key
             grid = self.ids.tiles
             grid.clear_widgets()
             for tid, icon, title, subtitle, service in HOME_TILES:
-                available = service is not None and service in offered and cash
+                if service == VERIFY:
+                    available = lookup
+                else:
+                    available = service is not None and service in offered and cash
                 tile = Tile(
                     tid=tid,
                     icon=icon,
@@ -127,7 +132,9 @@ class HomeScreen(KioskScreen):
                     subtitle=app.tr(subtitle if available else "tile_soon"),
                     soon=not available,
                 )
-                if available:
+                if available and service == VERIFY:
+                    tile.bind(on_release=lambda _w: app.start_verify())
+                elif available:
                     tile.bind(on_release=lambda _w, s=service: app.choose_service(s))
                 else:
                     tile.bind(on_release=lambda _w, t=title: app.show_unavailable(t))
@@ -320,6 +327,106 @@ class DoneScreen(KioskScreen):
         self.ids.helpline.text = app.tr("help_call", number=helpline) if failed else ""
 
 
+VERDICT_MARKS = {
+    # verdict -> (icon shape, colour of the mark and the verdict line)
+    "good": ("tick", GREEN),
+    "bad": ("cross", RED),
+    "warn": ("warning", AMBER),
+    "info": ("info", ACCENT),
+}
+
+
+class VerifyScreen(KioskScreen):
+    """The QR check (state.lookup): waiting for a code, checking it, the verdict."""
+
+    prompt_key = "scan_qr"
+
+    def update(self, app, state: dict[str, Any]) -> None:
+        lookup = state.get("lookup") or {}
+        status = lookup.get("status") or "waiting"
+        key = lookup.get("message_key") or "scan_qr"
+        result = lookup.get("result") or {}
+        self.ids.waiting.shown = status == "waiting"
+        self.ids.checking.shown = status == "checking"
+        self.ids.done.shown = status == "done"
+        self.ids.again.shown = status == "done"
+        self._spin(status == "checking" and self.manager is not None
+                   and self.manager.current == self.name)
+        self.prompt_key = key if status != "checking" else "please_wait"
+
+        position = str(((app.kiosk_config.get("ui") or {}).get("scanner_position")) or "below")
+        if position not in SCANNER_POSITIONS:
+            position = "below"
+        self.ids.where.text = app.tr(f"verify_where_{position}")
+        self.ids.arrow.kind = f"arrow_{'down' if position == 'below' else position}"
+
+        self.ids.checking_what.text = app.tr(key) if status == "checking" else ""
+
+        if status != "done":
+            self.ids.verdict.text = ""
+            self._rows(app, [])
+            return
+        verdict = VERDICT_MARKS[VERIFY_VERDICTS.get(key, "info")]
+        self.ids.mark.kind, colour = verdict
+        self.ids.mark.tint = list(colour)
+        self.ids.verdict.text = app.tr(key)
+        self.ids.verdict.color = colour if colour in (GREEN, RED) else INK
+        self._rows(app, self.details(app, state, result))
+        helpline = (state.get("terminal") or {}).get("helpline", "")
+        wants_help = VERIFY_VERDICTS.get(key) in ("bad", "warn") and bool(helpline)
+        self.ids.helpline.shown = wants_help
+        self.ids.helpline.text = app.tr("oos_helpline", number=helpline) if wants_help else ""
+
+    @staticmethod
+    def details(app, state: dict[str, Any], result: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(tid, label, value) for what central said about a receipt or a voucher."""
+        rows: list[tuple[str, str, str]] = []
+        kind = result.get("kind")
+        if kind == "receipt":
+            if result.get("receipt_no"):
+                rows.append(("verify_receipt_no", app.tr("receipt_no"), str(result["receipt_no"])))
+            if result.get("amount_paise") is not None:
+                rows.append(("verify_amount", app.tr("verify_amount"),
+                             fmt.rupees(result["amount_paise"])))
+            if result.get("provider"):
+                rows.append(("verify_provider", app.tr("bill_provider"),
+                             provider_name(app, state, str(result["provider"]))))
+            if result.get("paid_at"):
+                rows.append(("verify_paid_on", app.tr("verify_paid_on"),
+                             fmt.date_time_dmy(str(result["paid_at"]))))
+        elif kind == "voucher":
+            if result.get("voucher_id"):
+                rows.append(("verify_voucher_no", app.tr("verify_voucher_no"),
+                             str(result["voucher_id"])))
+            if result.get("amount_paise") is not None:
+                rows.append(("verify_amount", app.tr("verify_amount"),
+                             fmt.rupees(result["amount_paise"])))
+            status = result.get("status")
+            if status in ("active", "redeemed"):
+                rows.append(("verify_status", app.tr("verify_status"),
+                             app.tr(f"verify_status_{status}")))
+        return rows
+
+    def _rows(self, app, rows: list[tuple[str, str, str]]) -> None:
+        key = (app.lang, tuple(rows))
+        if getattr(self, "_rows_for", None) == key:
+            return
+        self._rows_for = key
+        grid = self.ids.details
+        grid.clear_widgets()
+        for tid, label, value in rows:
+            grid.add_widget(KLabel(text=label, base=30, color=(0.27, 0.29, 0.33, 1),
+                                   halign="left", pad=6))
+            grid.add_widget(KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=6))
+        self.ids.details_box.shown = bool(rows)
+
+    def shown(self, app) -> None:
+        self._spin(bool(self.ids.checking.shown))
+
+    def hidden(self, app) -> None:
+        self._spin(False)
+
+
 class EndedScreen(KioskScreen):
     prompt_key = "cancelled"
 
@@ -399,6 +506,7 @@ SCREEN_CLASSES = (
     ProcessingScreen,
     DoneScreen,
     EndedScreen,
+    VerifyScreen,
     OutOfServiceScreen,
     RecoveryScreen,
     MaintenanceScreen,

@@ -25,6 +25,7 @@ ACCENT = (0.04, 0.34, 0.66, 1)
 ACCENT_DARK = (0.02, 0.20, 0.42, 1)
 GREEN = (0.05, 0.43, 0.20, 1)
 RED = (0.68, 0.13, 0.11, 1)
+AMBER = (0.55, 0.32, 0.0, 1)  # "check again": dark enough for white text and on white
 WHITE = (1, 1, 1, 1)
 CARD = (1, 1, 1, 1)
 LINE = (0.70, 0.73, 0.78, 1)
@@ -159,7 +160,7 @@ class Tile(ButtonBehavior, BoxLayout):
 
 class Icon(Widget):
     """Simple vector pictograms (no image files to ship): bolt, drop, phone, qr, search,
-    receipt, tick, info, warning, shield, note."""
+    receipt, tick, cross, info, warning, shield, note, arrow_down / arrow_left / arrow_right."""
 
     kind = StringProperty("")
     tint = ListProperty(list(ACCENT))
@@ -220,6 +221,23 @@ class Icon(Widget):
                 Ellipse(pos=p(0, 0), size=(side, side))
                 Color(*WHITE)
                 Line(points=[*p(0.26, 0.52), *p(0.43, 0.34), *p(0.76, 0.68)], width=side * 0.07)
+            elif kind == "cross":
+                Ellipse(pos=p(0, 0), size=(side, side))
+                Color(*WHITE)
+                Line(points=[*p(0.3, 0.3), *p(0.7, 0.7)], width=side * 0.07, cap="round")
+                Line(points=[*p(0.3, 0.7), *p(0.7, 0.3)], width=side * 0.07, cap="round")
+            elif kind.startswith("arrow_"):
+                # drawn pointing down, then turned: a shaft and a head
+                turn = {"arrow_down": 0, "arrow_left": -90, "arrow_right": 90}.get(kind, 0)
+
+                def r(fx: float, fy: float) -> tuple[float, float]:
+                    dx, dy = fx - 0.5, fy - 0.5
+                    a = math.radians(turn)
+                    return p(0.5 + dx * math.cos(a) - dy * math.sin(a),
+                             0.5 + dx * math.sin(a) + dy * math.cos(a))
+
+                Line(points=[*r(0.5, 0.96), *r(0.5, 0.36)], width=side * 0.08)
+                Triangle(points=[*r(0.18, 0.42), *r(0.82, 0.42), *r(0.5, 0.04)])
             elif kind in ("info", "warning"):
                 Ellipse(pos=p(0, 0), size=(side, side))
                 Color(*WHITE)

@@ -115,6 +115,9 @@ class Core:
     async def start(self) -> str:
         for name, device in self.watchdog.devices.items():
             await self._open(name, device)
+        # The session API first, so a screen can show "completing the last payment" while
+        # recovery runs; intents are refused until it is done.
+        url = await self.session_api.start()
         await self.kiosk.start()
         self._heartbeat = await start_heartbeat(self)
         self._liveness = start_liveness(self, supervised=True)
@@ -124,7 +127,6 @@ class Core:
             self._tasks.append(asyncio.create_task(self.kiosk.camera_loop(self.camera)))
             self._tasks.append(asyncio.create_task(self._purge_photos()))
         self.watchdog.start()
-        url = await self.session_api.start()
         log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
         notify("READY=1", f"STATUS=ready; session API {url}")
         return url

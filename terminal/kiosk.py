@@ -112,6 +112,7 @@ class Kiosk:
         self._tasks: list[asyncio.Task] = []
         self._finishing: asyncio.Task | None = None
         self._seq = 0
+        self.recovering = False
         self._enabled_notes: set[int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -244,6 +245,8 @@ class Kiosk:
         handler = getattr(self, f"_intent_{name}", None)
         if handler is None:
             raise IntentError("unknown_intent", f"unknown intent {name!r}")
+        if self.recovering and name != "language":
+            raise IntentError("please_wait", "completing sessions found open at start-up")
         self._touch()
         try:
             await handler(args)
@@ -858,6 +861,14 @@ class Kiosk:
 
     async def recover(self) -> None:
         """Complete every session the journal shows open (power cut, crash, kill)."""
+        self.recovering = True
+        try:
+            await self._recover()
+        finally:
+            self.recovering = False
+            self._changed()
+
+    async def _recover(self) -> None:
         open_ids: list[str] = []
         seen: set[str] = set()
         for ev in self.journal.events(kinds=("session_opened", "session_closed")):

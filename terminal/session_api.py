@@ -26,6 +26,7 @@ class SessionAPI:
         self.app.router.add_get(PATH, self._websocket)
         self.app.router.add_get("/state", self._state)
         self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
         self.url = ""
 
     async def start(self) -> str:
@@ -38,6 +39,8 @@ class SessionAPI:
         return self.url
 
     async def stop(self) -> None:
+        for ws in list(self._sockets):  # a connected screen must not hold up shutdown
+            await ws.close(code=1001, message=b"core stopping")
         if self._runner:
             await self._runner.cleanup()
 
@@ -47,6 +50,7 @@ class SessionAPI:
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
+        self._sockets.add(ws)
         outgoing: asyncio.Queue[dict] = asyncio.Queue()
 
         def on_change(snapshot: dict) -> None:
@@ -62,6 +66,7 @@ class SessionAPI:
                 reply = await self._handle(msg.data)
                 await outgoing.put(reply)
         finally:
+            self._sockets.discard(ws)
             self.kiosk.remove_listener(on_change)
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -21,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.devices.card import TEST_AC_KEY
+
 from . import seed
 from .signing import AuthError, check_signature
 from .store import ApiError, CentralStore
@@ -32,9 +36,17 @@ FAIL_MODES = ("none", "http500", "garbage", "slow")
 COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle")
 SLOW_SECONDS = 30.0
 MAX_PAISE = 10**12  # ten thousand crore rupees; keeps every amount inside SQLite's int64
+CARD_LIMIT_PAISE = 50_000_00  # card authorisations above this are declined ("limit")
+INSUFFICIENT_FUNDS_SUFFIX = "0002"  # test cards whose PAN ends so are declined for funds
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+# first 6 and last 4 digits, the rest masked (a 12- to 19-digit PAN); a full PAN never matches
+_PAN_MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}")
+_EXPIRY = re.compile(r"[0-9]{2}(0[1-9]|1[0-2])")
+_AID = re.compile(r"(?:[0-9A-Fa-f]{2}){5,16}")
+_ARQC = re.compile(r"[0-9A-Fa-f]{16}")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){1,252}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,10 +59,14 @@ class CentralState:
         store: CentralStore,
         terminals: dict[str, str],
         clock: Callable[[], float],
+        card_ac_key: bytes = TEST_AC_KEY,
+        card_limit_paise: int = CARD_LIMIT_PAISE,
     ) -> None:
         self.store = store
         self.terminals = dict(terminals)
         self.clock = clock
+        self.card_ac_key = card_ac_key  # the issuer's key for the stand-in ARQC
+        self.card_limit_paise = card_limit_paise
         self.fail_mode = "none"
         self.fail_remaining = 0
         self.slow_seconds = SLOW_SECONDS
@@ -319,6 +335,71 @@ async def post_heartbeat(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "commands": state.take_commands(terminal_id)})
 
 
+def want_match(body: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise bad_request(f"field {key!r} must be {what}")
+    return value
+
+
+def expected_arqc(key: bytes, cdol1_data: bytes, atc: int) -> str:
+    """The card emulator's stand-in cryptogram: HMAC-SHA256(key, CDOL1 data || ATC)[:8]."""
+    mac = hmac.new(key, cdol1_data + atc.to_bytes(2, "big"), hashlib.sha256).digest()
+    return mac[:8].hex().upper()
+
+
+def card_decision(state: CentralState, body: dict[str, Any]) -> str | None:
+    """The reference issuer's answer: the decline reason, or None to approve.
+
+    The cryptogram must verify and cover the amount asked (CDOL1 starts with the amount
+    authorised, 9F02, 6 bytes BCD); then the card must not be expired (valid through the end of
+    its expiry month, server clock, UTC), the amount within the limit, and funds sufficient.
+    """
+    cdol1 = bytes.fromhex(body["cdol1_data"])
+    want = expected_arqc(state.card_ac_key, cdol1, body["atc"])
+    if not hmac.compare_digest(want, body["arqc"].upper()):
+        return "bad_cryptogram"
+    if len(cdol1) < 6 or cdol1[:6].hex() != f"{body['amount_paise']:012d}":
+        return "bad_cryptogram"
+    now = time.gmtime(state.clock())
+    yy, mm = int(body["expiry"][:2]), int(body["expiry"][2:])
+    if (2000 + yy, mm) < (now.tm_year, now.tm_mon):
+        return "expired"
+    if body["amount_paise"] > state.card_limit_paise:
+        return "limit"
+    if body["pan_masked"].endswith(INSUFFICIENT_FUNDS_SUFFIX):
+        return "insufficient_funds"
+    return None
+
+
+async def post_card_authorisation(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    want_id(body, "auth_id")
+    want_id(body, "txn_id")
+    want_int(body, "amount_paise", minimum=1)
+    want_match(body, "pan_masked", _PAN_MASKED, "a masked PAN: first 6 and last 4 digits only")
+    want_match(body, "expiry", _EXPIRY, "the card's expiry as YYMM")
+    want_match(body, "aid", _AID, "the application id in hex (5 to 16 bytes)")
+    want_match(body, "arqc", _ARQC, "the 8-byte cryptogram in hex")
+    want_match(body, "cdol1_data", _HEX, "the CDOL1 data sent to the card, in hex")
+    atc = body.get("atc")
+    if isinstance(atc, bool) or not isinstance(atc, int) or not 0 <= atc <= 0xFFFF:
+        raise bad_request("field 'atc' must be an integer from 0 to 65535")
+    state = request.app[STATE]
+    status, reply = state.store.authorise_card(
+        body, request[TERMINAL_ID], state.clock(), lambda b: card_decision(state, b)
+    )
+    log.info(
+        "card authorisation %s pan=%s amount=%d -> %s %s",
+        body["auth_id"],
+        body["pan_masked"],
+        body["amount_paise"],
+        reply["status"],
+        reply.get("reason") or "",
+    )
+    return web.json_response(reply, status=status)
+
+
 # -- test-only controls (unsigned, loopback only) ------------------------------------------------
 
 
@@ -387,6 +468,7 @@ def _build_app(state: CentralState, close_store: bool) -> web.Application:
     r.add_post("/v1/vouchers/{voucher_id}/redeem", redeem_voucher)
     r.add_get("/v1/receipts/verify", verify_receipt, allow_head=False)
     r.add_post("/v1/heartbeat", post_heartbeat)
+    r.add_post("/v1/card/authorisations", post_card_authorisation)
     r.add_post("/_sim/fail", sim_fail)
     r.add_get("/_sim/payments", sim_payments, allow_head=False)
     r.add_get("/_sim/vouchers", sim_vouchers, allow_head=False)
@@ -406,9 +488,17 @@ def make_app(
     terminals: dict[str, str] | None = None,
     receipt_key: str = "central-receipt-key",
     clock: Callable[[], float] = time.time,
+    card_ac_key: bytes = TEST_AC_KEY,
+    card_limit_paise: int = CARD_LIMIT_PAISE,
 ) -> web.Application:
     store = CentralStore(db_path, receipt_key=receipt_key)
-    state = CentralState(store, DEFAULT_TERMINALS if terminals is None else terminals, clock)
+    state = CentralState(
+        store,
+        DEFAULT_TERMINALS if terminals is None else terminals,
+        clock,
+        card_ac_key=card_ac_key,
+        card_limit_paise=card_limit_paise,
+    )
     return _build_app(state, close_store=True)
 
 
@@ -427,10 +517,16 @@ class CentralServer:
         host: str = "127.0.0.1",
         receipt_key: str = "central-receipt-key",
         clock: Callable[[], float] = time.time,
+        card_ac_key: bytes = TEST_AC_KEY,
+        card_limit_paise: int = CARD_LIMIT_PAISE,
     ) -> None:
         self.store = CentralStore(db_path, receipt_key=receipt_key)
         self.state = CentralState(
-            self.store, DEFAULT_TERMINALS if terminals is None else terminals, clock
+            self.store,
+            DEFAULT_TERMINALS if terminals is None else terminals,
+            clock,
+            card_ac_key=card_ac_key,
+            card_limit_paise=card_limit_paise,
         )
         self.app = _build_app(self.state, close_store=False)
         self.host = host
@@ -470,6 +566,9 @@ class CentralServer:
     def heartbeats(self) -> list[dict[str, Any]]:
         return self.store.heartbeats()
 
+    def card_authorisations(self) -> list[dict[str, Any]]:
+        return self.store.card_authorisations()
+
     def fail_next(self, mode: str, count: int = 1) -> None:
         self.state.fail_next(mode, count)
 
@@ -505,6 +604,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a terminal and its signing secret (repeatable; default RJ-JPR-0001=demo-secret)",
     )
     parser.add_argument("--receipt-key", default="central-receipt-key")
+    parser.add_argument(
+        "--card-limit",
+        type=int,
+        default=CARD_LIMIT_PAISE,
+        metavar="PAISE",
+        help=f"card authorisations above this are declined (default {CARD_LIMIT_PAISE})",
+    )
     args = parser.parse_args(argv)
     terminals = dict(args.terminal) or dict(DEFAULT_TERMINALS)
     logging.basicConfig(
@@ -520,6 +626,7 @@ async def _serve(args: argparse.Namespace, terminals: dict[str, str]) -> int:
         port=args.port,
         host=args.host,
         receipt_key=args.receipt_key,
+        card_limit_paise=args.card_limit,
     )
     url = await server.start()
     print(url, flush=True)

@@ -92,5 +92,26 @@ class ReferenceDialect:
         _, payload = await self.client.request("POST", "/v1/heartbeat", body=report)
         return payload.get("commands", [])
 
+    async def authorise_card(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Online authorisation of a card payment. Idempotent on request["auth_id"].
+
+        request: auth_id, txn_id, amount_paise, pan_masked, expiry, aid, arqc, cdol1_data, atc.
+        Returns {"auth_id", "status": "approved" | "declined", "reason", "auth_code"}; raises
+        CentralError when central cannot be reached, refuses the request or answers nonsense.
+        """
+        _, payload = await self.client.request("POST", "/v1/card/authorisations", body=request)
+        _need(payload, "auth_id", "status")
+        if payload["auth_id"] != request["auth_id"]:
+            raise CentralError("central answered for another authorisation", retryable=True)
+        status = payload["status"]
+        if status not in ("approved", "declined"):
+            raise CentralError("central sent an unknown authorisation status", retryable=True)
+        code = payload.get("auth_code")
+        if status == "approved" and not (
+            isinstance(code, str) and code.isascii() and code.isdigit() and len(code) == 6
+        ):
+            raise CentralError("central approved without a valid auth code", retryable=True)
+        return payload
+
     async def close(self) -> None:
         await self.client.close()
