@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 DEVANAGARI = re.compile("[\u0900-\u097f]")
 LATIN_LETTER = re.compile("[A-Za-z]")
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 
 def group_indian(n: int) -> str:
@@ -42,6 +44,22 @@ def date_dmy(iso: str | None) -> str:
         return iso
     year, month, day = match.groups()
     return f"{day}-{month}-{year}"
+
+
+def date_time_dmy(iso: str | None) -> str:
+    """A moment from central (ISO 8601, UTC when no zone is given) as the receipt prints it,
+    in India time: "2026-11-23T11:05:00.123Z" -> "23-11-2026 16:35". A bare date stays a date."""
+    if not iso:
+        return ""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
+        return date_dmy(iso)
+    try:
+        moment = datetime.fromisoformat(iso.strip())
+    except ValueError:
+        return date_dmy(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(IST).strftime("%d-%m-%Y %H:%M")
 
 
 def period_parts(period: str | None) -> tuple[str, str] | None:

@@ -69,6 +69,10 @@ class KioskApp(App):
         self._more_time_until: float | None = None
         self._help: views.HelpView | None = None
         self._corner_event = None
+        self._verify_back = False  # the citizen left the QR check with "back": home, not attract
+        self._presence = False
+        self._last_message: str | None = None
+        self._lookup_seen: object = None
         self.frame_listeners: list = []  # called after each drawn frame (tests, bench)
         self.screen_listeners: list = []  # called with the new screen name
         self._tasks: list[asyncio.Task] = []
@@ -147,9 +151,30 @@ class KioskApp(App):
         if session_id != self._session_id:
             self._session_id = session_id
             self.digits = ""
-        if state.get("screen") == "IDLE" and previous not in (None, "IDLE"):
-            self.local = "attract"  # a session ended: back to the start
+        screen = state.get("screen")
+        if screen == "IDLE" and previous not in (None, "IDLE"):
+            # A session ended: back to the start; "back" from the QR check: the home tiles.
+            self.local = "home" if previous == "VERIFY" and self._verify_back else "attract"
             self.notice = None
+            self._last_touch = time.monotonic()
+        if screen != "VERIFY":
+            self._verify_back = False
+        lookup = state.get("lookup")
+        if lookup != self._lookup_seen:
+            self._lookup_seen = lookup
+            self._last_touch = time.monotonic()  # a scan is the citizen doing something
+        # A QR shown on the number-entry or bill screen that is not a bill: say what it was.
+        key = views.message_key(state)
+        if key != self._last_message:
+            self._last_message = key
+            if key and key.startswith("qr_") and screen in ("IDENTIFY", "BILL"):
+                self.notice = key
+        # Someone stepped in front of the camera: wake the attract screen to the home tiles.
+        present = bool(state.get("presence"))
+        if present and not self._presence and screen == "IDLE" and self.local == "attract":
+            self.local = "home"
+            self._last_touch = time.monotonic()
+        self._presence = present
         self.render()
 
     # ------------------------------------------------------------------ drawing
@@ -177,6 +202,7 @@ class KioskApp(App):
             "CANCELLED": "ended",
             "TIMEOUT": "ended",
             "RECOVERY": "recovery",
+            "VERIFY": "verify",
         }.get(screen or "", "wait")
 
     def render(self) -> None:
@@ -239,10 +265,17 @@ class KioskApp(App):
             self.sm.get_screen("attract").next_hint(self)
 
     def _tick_idle(self, _dt) -> None:
-        """Left alone on a local screen (home, providers, ...): back to the attract screen."""
-        if self.local == "attract" or self.state.get("screen") != "IDLE":
+        """Left alone on a local screen (home, providers, ...) or the QR check: back to the
+        attract screen (the core also ends an idle QR check; this makes sure of it)."""
+        idle = time.monotonic() - self._last_touch >= self.idle_return_s
+        screen = self.state.get("screen")
+        if screen == "VERIFY" and idle and self.connected:
+            self._last_touch = time.monotonic()
+            self.send_intent("finish")
             return
-        if time.monotonic() - self._last_touch >= self.idle_return_s:
+        if self.local == "attract" or screen != "IDLE":
+            return
+        if idle:
             self.go_local("attract")
 
     # ------------------------------------------------------------------ touches
@@ -300,6 +333,14 @@ class KioskApp(App):
     def show_unavailable(self, title_key: str) -> None:
         self.unavailable_key = title_key
         self.go_local("unavailable")
+
+    def start_verify(self) -> None:
+        """Home tile "verify a receipt / certificate": the core waits for a QR (VERIFY)."""
+        self.send_intent("verify")
+
+    def verify_back(self) -> None:
+        self._verify_back = True
+        self.send_intent("finish")
 
     def start_session(self, provider: str) -> None:
         self.digits = ""

@@ -350,8 +350,9 @@ class VerifyScreen(KioskScreen):
         self.ids.checking.shown = status == "checking"
         self.ids.done.shown = status == "done"
         self.ids.again.shown = status == "done"
-        self._spin(status == "checking" and self.manager is not None
-                   and self.manager.current == self.name)
+        self._spin(
+            status == "checking" and self.manager is not None and self.manager.current == self.name
+        )
         self.prompt_key = key if status != "checking" else "please_wait"
 
         position = str(((app.kiosk_config.get("ui") or {}).get("scanner_position")) or "below")
@@ -386,25 +387,39 @@ class VerifyScreen(KioskScreen):
             if result.get("receipt_no"):
                 rows.append(("verify_receipt_no", app.tr("receipt_no"), str(result["receipt_no"])))
             if result.get("amount_paise") is not None:
-                rows.append(("verify_amount", app.tr("verify_amount"),
-                             fmt.rupees(result["amount_paise"])))
+                rows.append(
+                    ("verify_amount", app.tr("verify_amount"), fmt.rupees(result["amount_paise"]))
+                )
             if result.get("provider"):
-                rows.append(("verify_provider", app.tr("bill_provider"),
-                             provider_name(app, state, str(result["provider"]))))
+                rows.append(
+                    (
+                        "verify_provider",
+                        app.tr("bill_provider"),
+                        provider_name(app, state, str(result["provider"])),
+                    )
+                )
             if result.get("paid_at"):
-                rows.append(("verify_paid_on", app.tr("verify_paid_on"),
-                             fmt.date_time_dmy(str(result["paid_at"]))))
+                rows.append(
+                    (
+                        "verify_paid_on",
+                        app.tr("verify_paid_on"),
+                        fmt.date_time_dmy(str(result["paid_at"])),
+                    )
+                )
         elif kind == "voucher":
             if result.get("voucher_id"):
-                rows.append(("verify_voucher_no", app.tr("verify_voucher_no"),
-                             str(result["voucher_id"])))
+                rows.append(
+                    ("verify_voucher_no", app.tr("verify_voucher_no"), str(result["voucher_id"]))
+                )
             if result.get("amount_paise") is not None:
-                rows.append(("verify_amount", app.tr("verify_amount"),
-                             fmt.rupees(result["amount_paise"])))
+                rows.append(
+                    ("verify_amount", app.tr("verify_amount"), fmt.rupees(result["amount_paise"]))
+                )
             status = result.get("status")
             if status in ("active", "redeemed"):
-                rows.append(("verify_status", app.tr("verify_status"),
-                             app.tr(f"verify_status_{status}")))
+                rows.append(
+                    ("verify_status", app.tr("verify_status"), app.tr(f"verify_status_{status}"))
+                )
         return rows
 
     def _rows(self, app, rows: list[tuple[str, str, str]]) -> None:
@@ -415,8 +430,9 @@ class VerifyScreen(KioskScreen):
         grid = self.ids.details
         grid.clear_widgets()
         for tid, label, value in rows:
-            grid.add_widget(KLabel(text=label, base=30, color=(0.27, 0.29, 0.33, 1),
-                                   halign="left", pad=6))
+            grid.add_widget(
+                KLabel(text=label, base=30, color=(0.27, 0.29, 0.33, 1), halign="left", pad=6)
+            )
             grid.add_widget(KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=6))
         self.ids.details_box.shown = bool(rows)
 

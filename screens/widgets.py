@@ -233,8 +233,10 @@ class Icon(Widget):
                 def r(fx: float, fy: float) -> tuple[float, float]:
                     dx, dy = fx - 0.5, fy - 0.5
                     a = math.radians(turn)
-                    return p(0.5 + dx * math.cos(a) - dy * math.sin(a),
-                             0.5 + dx * math.sin(a) + dy * math.cos(a))
+                    return p(
+                        0.5 + dx * math.cos(a) - dy * math.sin(a),
+                        0.5 + dx * math.sin(a) + dy * math.cos(a),
+                    )
 
                 Line(points=[*r(0.5, 0.96), *r(0.5, 0.36)], width=side * 0.08)
                 Triangle(points=[*r(0.18, 0.42), *r(0.82, 0.42), *r(0.5, 0.04)])

@@ -13,7 +13,7 @@ PATH = "/session"
 
 # Client -> core
 INTENTS = ("start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time",
-           "verify", "scan")
+           "verify", "scan", "maintenance")
 
 # Screens (the session state; IDLE = attract/home)
 SCREENS = (

@@ -17,6 +17,7 @@ from terminal.journal import Journal
 from terminal.kiosk import Kiosk
 from terminal.liveness import exit_code, start_liveness
 from terminal.logs import log_event, setup_logging
+from terminal.maintenance import maintenance_for
 from terminal.session_api import SessionAPI
 from terminal.systemd import notify
 from terminal.watchdog import Watchdog
@@ -120,6 +121,7 @@ class Core:
         url = await self.session_api.start()
         await self.kiosk.start()
         self._heartbeat = await start_heartbeat(self)
+        self.kiosk.maintenance = maintenance_for(self)
         self._liveness = start_liveness(self, supervised=True)
         if self.scanner is not None:
             self._tasks.append(asyncio.create_task(self.kiosk.scanner_loop(self.scanner)))

@@ -56,6 +56,14 @@ REJECT_MESSAGES = {
 }
 
 
+# Maintenance actions the screen may ask for (terminal/maintenance.py Maintenance methods).
+MAINTENANCE_ACTIONS = {
+    "leave", "cash_summary", "collect_cash", "test_print", "test_note", "identities",
+    "fault_log", "outbox_view", "send_now", "network_test", "recent_receipts", "reprint",
+    "restart", "alarms",
+}
+
+
 def new_id(prefix: str, terminal_id: str) -> str:
     stamp = datetime.now(UTC).strftime("%y%m%d%H%M%S")
     return f"{prefix}-{terminal_id}-{stamp}-{secrets.token_hex(3).upper()}"
@@ -101,6 +109,7 @@ class Kiosk:
             "printer": UNKNOWN_STATUS,
         }
         self.out_of_service_command = False
+        self.maintenance = None  # terminal/maintenance.Maintenance, set by the core
         # Maintenance's test note: a hook that may claim an acceptor event before the session.
         self.intercept_acceptor_event = None
         self.camera = None  # set by the core when [camera] is enabled
@@ -179,6 +188,13 @@ class Kiosk:
             "reasons": reasons,
         }
 
+    def _maintenance_state(self) -> dict[str, Any] | None:
+        m = self.maintenance
+        if m is None:
+            return None
+        return {"active": m.active, "engineer_id": m.engineer, "locked": m.auth.locked(),
+                "alarms": [a.get("code") for a in m.alarms()]}
+
     def snapshot(self) -> dict[str, Any]:
         s = self.session
         state: dict[str, Any] = {
@@ -186,6 +202,7 @@ class Kiosk:
             "screen": s.state.value if s else ("VERIFY" if self.lookup else State.IDLE.value),
             "lookup": self.lookup,
             "presence": self.presence,
+            "maintenance": self._maintenance_state(),
             "language": self.language,
             "terminal": {
                 "id": self.terminal_id,
@@ -240,16 +257,18 @@ class Kiosk:
 
     # ------------------------------------------------------------------ intents
 
-    async def intent(self, name: str, args: dict[str, Any]) -> None:
-        """Apply one citizen intent; raises IntentError with a message key when it cannot."""
+    async def intent(self, name: str, args: dict[str, Any]) -> Any:
+        """Apply one intent; raises IntentError with a message key when it cannot. Returns data
+        for the caller (only maintenance actions have any)."""
         handler = getattr(self, f"_intent_{name}", None)
         if handler is None:
             raise IntentError("unknown_intent", f"unknown intent {name!r}")
         if self.recovering and name != "language":
             raise IntentError("please_wait", "completing sessions found open at start-up")
-        self._touch()
+        if name != "maintenance":
+            self._touch()
         try:
-            await handler(args)
+            return await handler(args)
         finally:
             self._changed()
 
@@ -388,6 +407,33 @@ class Kiosk:
             await self._settle(s)
         else:
             raise IntentError("cannot_cancel_now")
+
+    async def _intent_maintenance(self, args: dict) -> Any:
+        """The engineer's screen: {"action": ..., ...}. Every action but `enter` needs a
+        logged-in engineer; each is journaled by terminal/maintenance.py."""
+        from terminal.maintenance import MaintenanceError
+
+        m = self.maintenance
+        if m is None:
+            raise IntentError("service_unavailable", "maintenance is not available")
+        action = args.get("action")
+        try:
+            if action == "enter":
+                return await m.enter(str(args.get("engineer_id", "")), str(args.get("pin", "")))
+            if action not in MAINTENANCE_ACTIONS:
+                raise IntentError("bad_request", f"unknown maintenance action {action!r}")
+            m._need_engineer()
+            if action == "leave":
+                m.leave()
+                return {}
+            if action == "reprint":
+                return await m.reprint(str(args.get("ref", "")), args.get("doc"))
+            result = getattr(m, action)()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result if result is not None else {}
+        except MaintenanceError as exc:
+            raise IntentError(exc.key, str(exc)) from None
 
     async def _intent_verify(self, args: dict) -> None:
         """Home screen: "verify a receipt" — wait for a QR from the scanner or the camera."""

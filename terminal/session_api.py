@@ -95,10 +95,13 @@ class SessionAPI:
         try:
             # Intents run as their own task so a slow one (fetching a bill) never blocks
             # another connection; the reply still comes back in order for this client.
-            await asyncio.shield(asyncio.ensure_future(self.kiosk.intent(name, args)))
+            data = await asyncio.shield(asyncio.ensure_future(self.kiosk.intent(name, args)))
         except IntentError as exc:
             return result(request_id, False, exc.key, str(exc))
         except Exception as exc:  # never a traceback on the citizen's screen
             log.exception("intent %s failed", name)
             return result(request_id, False, "please_wait", f"internal error: {exc}")
-        return result(request_id, True)
+        reply = result(request_id, True)
+        if data:
+            reply["data"] = data
+        return reply

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import shutil
 import socket
 import threading
 import time
@@ -37,6 +38,26 @@ FUNDS_PAN = "6521501234560002"  # the reference server declines PANs ending 0002
 pcscd = pcsc_tests.pcscd
 emulators = pcsc_tests.emulators
 READER = pcsc_tests.READER
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pcscd_gap():
+    """Let pyscard's monitors (one per process) see pcscd stop before another one starts.
+
+    drivers/card/pcsc.py restarts its card monitor, which dies with pcscd, only when it has seen
+    the readers go and come back; its reader poll runs every READER_POLL_S. A pcscd stopped by
+    one test module and started again at once by the next would leave it with a dead card
+    monitor and a stale card. Set up before `pcscd` and torn down after it.
+    """
+    from drivers.card.pcsc import READER_POLL_S
+
+    gap = 3 * READER_POLL_S
+    owned = shutil.which("pcscd") is not None and not pcsc_tests._pcscd_running()
+    if owned:
+        time.sleep(gap)
+    yield
+    if owned:
+        time.sleep(gap)
 
 
 def no_secrets(text: str) -> None:
