@@ -12,7 +12,7 @@ from kivy.uix.screenmanager import Screen
 
 from screens import fmt
 from screens.content import ATTRACT_HINTS, HOME_TILES, SCANNER_POSITIONS, VERIFY, VERIFY_VERDICTS
-from screens.widgets import ACCENT, AMBER, GREEN, INK, RED, WHITE, Box, KButton, KLabel, Tile
+from screens.widgets import ACCENT, AMBER, GREEN, INK, MUTED, RED, WHITE, Box, KButton, KLabel, Tile
 
 
 def session_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -427,13 +427,25 @@ class VerifyScreen(KioskScreen):
         if getattr(self, "_rows_for", None) == key:
             return
         self._rows_for = key
-        grid = self.ids.details
-        grid.clear_widgets()
+        box = self.ids.details
+        box.clear_widgets()
         for tid, label, value in rows:
-            grid.add_widget(
-                KLabel(text=label, base=30, color=(0.27, 0.29, 0.33, 1), halign="left", pad=6)
-            )
-            grid.add_widget(KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=6))
+            # one row: the label (a third) and the value, both from the top of the row
+            row = BoxLayout(size_hint_y=None, spacing=20 * app.s)
+            name = KLabel(text=label, base=30, color=MUTED, halign="left", pad=10)
+            shown = KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=10)
+            name.size_hint_x, shown.size_hint_x = 0.38, 0.62
+            for part in (name, shown):
+                part.pos_hint = {"top": 1}
+                row.add_widget(part)
+
+            def fit(*_args, row=row, parts=(name, shown)) -> None:
+                row.height = max(p.height for p in parts)
+
+            name.bind(height=fit)
+            shown.bind(height=fit)
+            fit()
+            box.add_widget(row)
         self.ids.details_box.shown = bool(rows)
 
     def shown(self, app) -> None:

@@ -179,6 +179,7 @@ class CardPayment:
             raise ValueError("amount_paise must be a positive int")
         if not txn_id:
             raise ValueError("txn_id is required")
+        self._removed, self._card, self.last_request = asyncio.Event(), None, None
         watcher: asyncio.Task[None] | None = None
         try:
             await self._wait_for_card()

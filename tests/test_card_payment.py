@@ -187,6 +187,72 @@ async def test_endpoint_refuses_a_full_pan_and_never_stores_one(central, tmp_pat
     assert simcard.TEST_PAN.encode() not in stored
 
 
+class FakeReader:
+    """A card that is in and reads, for the PIN dialogue's own rules (no PC/SC)."""
+
+    def __init__(self) -> None:
+        self.verified: list[int] = []  # lengths only: the PINs themselves are not kept
+
+    def events(self):
+        async def never():
+            await asyncio.Event().wait()
+            yield None
+
+        return never()
+
+    def card_present(self) -> bool:
+        return True
+
+    async def read_emv(self):
+        from drivers.card import EmvCard
+
+        return EmvCard("652150******7890", "2812", "SHARMA/ANITA", "A0000005241010", "RuPay")
+
+    async def verify_pin(self, pin: str):
+        from drivers.card import PinResult
+
+        self.verified.append(len(pin))
+        return PinResult(pin == PIN_OK, 3, False)
+
+    async def generate_arqc(self, amount_paise: int, **kwargs: Any) -> dict:
+        raise AssertionError("not reached in these tests")
+
+
+async def test_pin_rules_without_a_card_stack():
+    reader = FakeReader()
+
+    class NoCentral:
+        async def authorise_card(self, request):
+            raise AssertionError("nothing may reach central")
+
+    # malformed PINs are asked again without spending a try; too many prompts end the payment
+    keypad = Keypad("12", "１２３４", "12345678901234", "abcd", PIN_WRONG, PIN_WRONG)
+    steps: list[CardStep] = []
+    payment = CardPayment(reader, NoCentral(), keypad, max_pin_prompts=6, on_step=steps.append)
+    outcome = await payment.run(100, "T-pins")
+    assert (outcome.status, outcome.message_key) == ("cancelled", "card_pin_too_many")
+    assert reader.verified == [8, 8]
+    assert [s.step for s in steps].count("pin_invalid") == 4
+
+    # the citizen walks away at the PIN
+    async def slow_keypad() -> str | None:
+        await asyncio.sleep(30)
+        return PIN_OK
+
+    payment = CardPayment(FakeReader(), NoCentral(), slow_keypad, pin_timeout_s=0.1)
+    outcome = await payment.run(100, "T-walked-away")
+    assert (outcome.status, outcome.message_key) == ("cancelled", "card_pin_timeout")
+
+    # a keypad that fails is a cancel, not a crash
+    async def broken_keypad() -> str | None:
+        raise RuntimeError("screen gone")
+
+    outcome = await CardPayment(FakeReader(), NoCentral(), broken_keypad).run(100, "T-broken")
+    assert (outcome.status, outcome.reason) == ("cancelled", "pin_entry_failed")
+    with pytest.raises(ValueError):
+        await CardPayment(FakeReader(), NoCentral(), broken_keypad).run(0, "T-zero")
+
+
 # -------------------------------------------------------------------------------- the real stack
 
 
