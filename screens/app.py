@@ -19,6 +19,7 @@ UI_DEFAULTS: dict[str, Any] = {
     "voice": False,
     "voice_engine": "espeak-ng",
     "idle_return_s": 60,
+    "scanner_position": "below",  # where the QR scanner sits: below | right | left of the screen
 }
 
 

@@ -350,6 +350,7 @@ class VerifyScreen(KioskScreen):
         self.ids.checking.shown = status == "checking"
         self.ids.done.shown = status == "done"
         self.ids.again.shown = status == "done"
+        self.ids.heading.shown = status != "done"  # the verdict is the heading then
         self._spin(
             status == "checking" and self.manager is not None and self.manager.current == self.name
         )
@@ -430,13 +431,13 @@ class VerifyScreen(KioskScreen):
         box = self.ids.details
         box.clear_widgets()
         for tid, label, value in rows:
-            # one row: the label (a third) and the value, both from the top of the row
+            # one row: the label (a third) and the value beside it
             row = BoxLayout(size_hint_y=None, spacing=20 * app.s)
-            name = KLabel(text=label, base=30, color=MUTED, halign="left", pad=10)
-            shown = KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=10)
+            name = KLabel(text=label, base=30, color=MUTED, halign="left", pad=6)
+            shown = KLabel(text=value, tid=tid, base=34, bold=True, halign="left", pad=6)
             name.size_hint_x, shown.size_hint_x = 0.38, 0.62
             for part in (name, shown):
-                part.pos_hint = {"top": 1}
+                part.pos_hint = {"center_y": 0.5}
                 row.add_widget(part)
 
             def fit(*_args, row=row, parts=(name, shown)) -> None:

@@ -156,6 +156,13 @@ class Tile(ButtonBehavior, BoxLayout):
     title = StringProperty("")
     subtitle = StringProperty("")
     soon = BooleanProperty(False)
+    # A title too long for one line ("Verify receipt or certificate") takes two lines at a
+    # smaller size, so the icon above it keeps its size.
+    compact = BooleanProperty(False)
+    LONG_TITLE = 22
+
+    def on_title(self, *_args) -> None:
+        self.compact = len(self.title) > self.LONG_TITLE
 
 
 class Icon(Widget):

@@ -12,52 +12,46 @@ from typing import Any
 PATH = "/session"
 
 # Client -> core
-INTENTS = ("start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time",
-           "verify", "scan", "maintenance")
-
-# Screens (the session state; IDLE = attract/home)
-SCREENS = (
-    "IDLE",
-    "IDENTIFY",
-    "BILL",
-    "PAYING",
-    "POSTING",
-    "RECEIPT",
-    "DONE",
-    "CANCELLED",
-    "TIMEOUT",
-    "RECOVERY",
+INTENTS = (
+    "start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time",
+    "verify", "scan", "maintenance", "pay_card", "card_pin",
 )
 
-# Message keys the core sends in state.message.key or error results; the screens translate them.
+# Screens (the session state; IDLE = attract/home, VERIFY = a QR check from the home screen)
+SCREENS = (
+    "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",
+    "CANCELLED", "TIMEOUT", "RECOVERY",
+)
+
+# Message keys the core sends in state.message.key, state.lookup.message_key or error results;
+# the screens translate every one of them.
 MESSAGE_KEYS = (
-    "please_wait",
-    "insert_note",
-    "printing",
-    "payment_successful",
-    "paid_provisional",
-    "voucher_issued",
-    "print_failed_money_safe",
-    "cancelled",
-    "timed_out",
-    "recovering",
-    "consumer_number_invalid",
-    "bill_not_found",
-    "bill_already_paid",
-    "nothing_due",
-    "central_unavailable",
-    "service_unavailable",
-    "session_in_progress",
-    "cannot_cancel_now",
-    "note_returned",
-    "note_too_large",
-    "note_insert_flat",
-    "note_not_accepted_now",
-    "note_one_at_a_time",
-    "note_not_recognised",
-    "not_now",
-    "unknown_intent",
-    "bad_request",
+    # the payment
+    "please_wait", "insert_note", "printing", "payment_successful", "paid_provisional",
+    "voucher_issued", "print_failed_money_safe", "cancelled", "timed_out", "recovering",
+    "consumer_number_invalid", "bill_not_found", "bill_already_paid", "nothing_due",
+    "central_unavailable", "service_unavailable", "session_in_progress", "cannot_cancel_now",
+    "note_returned", "note_too_large", "note_insert_flat", "note_not_accepted_now",
+    "note_one_at_a_time", "note_not_recognised", "not_now", "unknown_intent", "bad_request",
+    "device_problem_money_safe",
+    # QR codes (terminal/qr.py and the receipt / voucher check at central)
+    "scan_qr", "qr_receipt_genuine", "qr_receipt_not_genuine", "qr_receipt_unknown",
+    "qr_voucher_active", "qr_voucher_redeemed", "qr_check_unavailable", "qr_receipt_checking",
+    "qr_voucher_valid", "qr_voucher_invalid", "qr_voucher_checking", "qr_bill_found",
+    "qr_bill_provider_unknown", "qr_bill_provider_not_served", "qr_bill_number_invalid",
+    "qr_upi_not_accepted", "qr_aadhaar_not_needed", "qr_emitra_damaged", "qr_empty",
+    "qr_too_long", "qr_unreadable", "qr_not_recognised",
+    # card payments (the steps, and terminal/card_payment.py outcomes)
+    "insert_card", "card_insert_card", "card_reading", "card_enter_pin", "card_pin_wrong",
+    "card_pin_invalid", "card_authorising", "card_error", "card_approved", "card_declined",
+    "card_declined_funds", "card_declined_expired", "card_declined_limit", "card_pin_blocked",
+    "card_removed", "card_central_unavailable", "card_insert_timeout", "card_reader_fault",
+    "card_not_supported", "card_unreadable", "card_cancelled", "card_pin_timeout",
+    "card_pin_too_many",
+    # maintenance (terminal/maintenance.py errors)
+    "not_in_maintenance", "wrong_pin", "locked", "bad_engineer_id", "busy", "cannot_acknowledge",
+    "card_refused", "card_required", "no_acceptor", "no_printer", "no_such_alarm", "not_found",
+    "pin_not_configured", "wrong_engineer",
 )
 
 

@@ -36,6 +36,8 @@ POSITIVE = {
     "payment.done_screen_s",
     "heartbeat.push_interval_s",
     "camera.keep_days",
+    "card.insert_timeout_s",
+    "card.pin_timeout_s",
     "ui.width",
     "ui.height",
     "ui.idle_return_s",

@@ -74,6 +74,13 @@ class Core:
             devices["scanner"] = self.scanner
         api = config["session_api"]
         self.session_api = SessionAPI(self.kiosk, api["host"], api["port"])
+        self.card_reader = None
+        if config["card"]["enabled"]:
+            from drivers.card import CardReader
+
+            self.card_reader = CardReader(config["card"]["reader"] or None)
+            self.kiosk.card_reader = self.card_reader
+            devices["card"] = self.card_reader
         self.camera = None
         if config["camera"]["enabled"] or camera_source is not None:
             from drivers.camera import Camera

@@ -24,7 +24,7 @@ def check_journal(journal: Journal) -> dict[str, Any]:
         if sid == "-":
             continue
         s = fold(sid, events)
-        credited = s.paid_paise
+        credited = s.paid_paise + s.card_paise  # cash in the cassette, or authorised on a card
         totals["credited"] += credited
         if not s.settled:
             if credited:

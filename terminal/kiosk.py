@@ -110,6 +110,10 @@ class Kiosk:
         }
         self.out_of_service_command = False
         self.maintenance = None  # terminal/maintenance.Maintenance, set by the core
+        self.card_reader = None  # drivers/card CardReader when [card] is enabled
+        self.card_state: dict | None = None
+        self._pin_future: asyncio.Future | None = None
+        self._card_task: asyncio.Task | None = None
         # Maintenance's test note: a hook that may claim an acceptor event before the session.
         self.intercept_acceptor_event = None
         self.camera = None  # set by the core when [camera] is enabled
@@ -181,8 +185,17 @@ class Kiosk:
         cash = acceptor_ok and printer_ok and not self.out_of_service_command
         if self.out_of_service_command:
             reasons.append("out_of_service_by_control_room")
+        card_status = self.device_status.get("card")
+        card = (
+            self.card_reader is not None
+            and card_status is not None
+            and card_status.state in (DeviceState.ONLINE, DeviceState.BUSY)
+            and printer_ok
+            and not self.out_of_service_command
+        )
         return {
             "cash_payment": cash,
+            "card_payment": card,
             "lookup": not self.out_of_service_command,
             "out_of_service": not cash and self.out_of_service_command,
             "reasons": reasons,
@@ -252,6 +265,10 @@ class Kiosk:
             "printed": sorted(s.printed),
             "print_failed": sorted(s.print_failed - s.printed),
             "recovered": s.recovered,
+            "card": self.card_state,
+            "paid_by_card": None
+            if not s.card
+            else {"pan_masked": s.card["pan_masked"], "auth_code": s.card["auth_code"]},
         }
         return state
 
@@ -373,22 +390,104 @@ class Kiosk:
         if not self.services()["cash_payment"]:
             self.message = {"key": "service_unavailable"}
             raise IntentError("service_unavailable")
-        # The session exists in the journal from here on: cash may now go in.
-        self.journal.append(
-            "session_opened",
-            s.session_id,
-            {
-                "service": s.service,
-                "provider": s.provider,
-                "consumer_number": s.consumer_number,
-            },
-        )
-        self.journal.append("bill", s.session_id, s.bill.to_dict())
-        s.opened = True
+        if not s.opened:  # a declined card may have opened it already
+            self._open_in_journal(s)
         s.move(State.PAYING)
         self.message = {"key": "insert_note"}
         self._touch()
         await self._update_acceptor()
+
+    def _open_in_journal(self, s: Session) -> None:
+        """The session exists in the journal from here on: money may now come in."""
+        assert s.bill is not None
+        self.journal.append(
+            "session_opened",
+            s.session_id,
+            {"service": s.service, "provider": s.provider, "consumer_number": s.consumer_number},
+        )
+        self.journal.append("bill", s.session_id, s.bill.to_dict())
+        s.opened = True
+
+    # ------------------------------------------------------------------ paying by card
+
+    async def _intent_pay_card(self, args: dict) -> None:
+        """BILL -> CARD: insert the card, PIN on a scrambled keypad, authorisation at central."""
+        s = self._need(State.BILL)
+        if self.card_reader is None or not self.services()["card_payment"]:
+            raise IntentError("service_unavailable")
+        if not s.opened:
+            self._open_in_journal(s)
+        s.move(State.CARD)
+        self.message = {"key": "insert_card"}
+        self.card_state = {"step": "insert_card", "tries_left": None, "keypad": None}
+        txn_id = new_id("T", self.terminal_id)
+        self._card_task = asyncio.create_task(self._card_flow(s, txn_id), name="card-payment")
+
+    async def _intent_card_pin(self, args: dict) -> None:
+        self._need(State.CARD)
+        pin = args.get("pin")
+        if not isinstance(pin, str) or self._pin_future is None or self._pin_future.done():
+            raise IntentError("not_now")
+        self._pin_future.set_result(pin)
+
+    async def _get_pin(self) -> str | None:
+        self._pin_future = asyncio.get_running_loop().create_future()
+        try:
+            return await self._pin_future
+        finally:
+            self._pin_future = None
+
+    def _card_step(self, step) -> None:
+        from terminal.card_payment import scrambled_keypad
+
+        asks_pin = step.step in ("enter_pin", "pin_wrong", "pin_invalid")
+        self.card_state = {
+            "step": step.step,
+            "tries_left": step.tries_left,
+            "keypad": scrambled_keypad() if asks_pin else None,
+        }
+        self.message = {"key": f"card_{step.step}"}
+        self._changed()
+
+    async def _card_flow(self, s: Session, txn_id: str) -> None:
+        from terminal.card_payment import CardOutcome, CardPayment
+
+        card = self.config["card"]
+        payment = CardPayment(
+            self.card_reader,
+            self.central,
+            self._get_pin,
+            insert_timeout_s=card["insert_timeout_s"],
+            pin_timeout_s=card["pin_timeout_s"],
+            on_step=self._card_step,
+        )
+        try:
+            outcome = await payment.run(s.due_paise, txn_id)
+        except Exception:
+            log.exception("card payment failed")
+            outcome = CardOutcome("card_error", "card_error")
+        if outcome.approved:
+            data = {
+                "auth_id": outcome.auth_id,
+                "auth_code": outcome.auth_code,
+                "pan_masked": outcome.pan_masked,
+                "amount_paise": s.due_paise,
+                "txn_id": txn_id,
+            }
+            ev = self.journal.append(
+                "card_authorised", s.session_id, data, key=f"card:{outcome.auth_id}"
+            )
+            if ev is not None:
+                s.apply(ev)
+            self.card_state = None
+            await self._settle(s, txn_id=txn_id)
+        elif self.session is s and s.state == State.CARD:
+            # Declined, cancelled or a card problem: nothing was taken; cash or cancel remain.
+            self.card_state = None
+            s.move(State.BILL)
+            self.message = {"key": outcome.message_key}
+            self._touch()
+        self._changed()
 
     async def _intent_back(self, args: dict) -> None:
         s = self._need(State.BILL)
@@ -399,6 +498,17 @@ class Kiosk:
     async def _intent_cancel(self, args: dict) -> None:
         s = self.session
         if s is None:
+            return
+        if s.state == State.CARD:
+            step = (self.card_state or {}).get("step")
+            if step == "authorising":
+                raise IntentError("cannot_cancel_now")
+            if self._pin_future is not None and not self._pin_future.done():
+                self._pin_future.set_result(None)  # the card flow ends as cancelled -> BILL
+            elif self._card_task is not None:
+                self._card_task.cancel()
+                self.card_state = None
+                s.move(State.BILL)
             return
         if s.state in CANCELLABLE or (s.state == State.PAYING and s.paid_paise == 0):
             await self._cancel(s, State.CANCELLED)
@@ -757,15 +867,15 @@ class Kiosk:
         else:
             await self._update_acceptor()
 
-    async def _settle(self, s: Session, recovery: bool = False) -> None:
+    async def _settle(self, s: Session, recovery: bool = False, txn_id: str | None = None) -> None:
         """Decide where every credited paise goes (payment and/or voucher), durably, once."""
-        amount, voucher = settlement(s.paid_paise, s.due_paise)
+        amount, voucher = settlement(s.paid_paise + s.card_paise, s.due_paise)
         data = {
-            "txn_id": new_id("T", self.terminal_id) if amount else None,
+            "txn_id": (txn_id or new_id("T", self.terminal_id)) if amount else None,
             "amount_paise": amount,
             "voucher_id": new_id("V", self.terminal_id) if voucher else None,
             "voucher_paise": voucher,
-            "tendered_paise": s.paid_paise,
+            "tendered_paise": s.paid_paise + s.card_paise,
             "notes": s.notes,
             "recovery": recovery,
         }
@@ -773,7 +883,7 @@ class Kiosk:
         if ev is None:
             return
         s.apply(ev)
-        if s is self.session and s.state == State.PAYING:
+        if s is self.session and s.state in (State.PAYING, State.CARD):
             s.move(State.POSTING)
             await self._update_acceptor()
         self.deadline = None
@@ -782,7 +892,7 @@ class Kiosk:
         log_event(
             log, "settled", session=s.session_id, amount=amount, voucher=voucher, recovery=recovery
         )
-        if not recovery:
+        if not recovery and s.paid_paise:
             self._audit_photo(s)
         self._finishing = asyncio.create_task(self._complete(s), name=f"complete-{s.session_id}")
 
@@ -926,7 +1036,7 @@ class Kiosk:
         for sid in open_ids:
             s = fold(sid, list(self.journal.events(session_id=sid)))
             log_event(log, "recovering session", session=sid, paid=s.paid_paise, settled=s.settled)
-            if not s.settled and s.paid_paise == 0:
+            if not s.settled and s.paid_paise == 0 and s.card_paise == 0:
                 self.journal.append(
                     "session_closed", sid, {"outcome": "interrupted"}, key=f"closed:{sid}"
                 )

@@ -72,6 +72,8 @@ def build_document(
             provisional=provisional,
             duplicate=duplicate,
             recovery=s.recovered,
+            card_pan_masked=s.card["pan_masked"] if s.card else None,
+            card_auth_code=s.card["auth_code"] if s.card else None,
         ),
         width_dots,
     )

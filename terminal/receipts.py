@@ -83,6 +83,8 @@ class PaymentReceipt:
     provisional: bool = False
     duplicate: bool = False
     recovery: bool = False
+    card_pan_masked: str | None = None  # paid by card: first 6 / last 4 only
+    card_auth_code: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,10 +334,15 @@ def build_payment_receipt(r: PaymentReceipt, width_dots: int = 576) -> PrintDocu
     d.text(amount_in_words_en(r.amount_paise))
     if r.service_charge_paise:
         d.kv("Svc charge", ascii_rupees(r.service_charge_paise))
-    d.hindi(f"{HI['paid_so_far']}: {format_rupees(r.tendered_paise)}")
-    d.kv("Cash in", ascii_rupees(r.tendered_paise))
-    for i, line in enumerate(notes_by_denomination(r.notes)):
-        d.kv("Notes" if i == 0 else "", line)
+    if r.card_pan_masked:
+        d.hindi("कार्ड से भुगतान")
+        d.kv("Paid by", f"card {r.card_pan_masked}")
+        d.kv("Auth code", r.card_auth_code or "-")
+    else:
+        d.hindi(f"{HI['paid_so_far']}: {format_rupees(r.tendered_paise)}")
+        d.kv("Cash in", ascii_rupees(r.tendered_paise))
+        for i, line in enumerate(notes_by_denomination(r.notes)):
+            d.kv("Notes" if i == 0 else "", line)
     if r.voucher_id:
         d.hindi(f"{HI['voucher']}: {format_rupees(r.voucher_paise)}")
         d.kv("Voucher", f"{r.voucher_id} {ascii_rupees(r.voucher_paise)}")

@@ -19,6 +19,7 @@ class State(enum.StrEnum):
     IDENTIFY = "IDENTIFY"  # citizen types or scans the consumer number
     BILL = "BILL"  # bill shown, waiting for confirm
     PAYING = "PAYING"  # acceptor enabled, notes going in
+    CARD = "CARD"  # paying by RuPay / EMV card: insert, PIN, authorisation
     POSTING = "POSTING"  # settled; sending to central
     RECEIPT = "RECEIPT"  # printing receipt / voucher
     DONE = "DONE"  # thank-you screen
@@ -31,7 +32,8 @@ class State(enum.StrEnum):
 TRANSITIONS: dict[State, set[State]] = {
     State.IDLE: {State.IDENTIFY, State.RECOVERY},
     State.IDENTIFY: {State.BILL, State.CANCELLED, State.TIMEOUT},
-    State.BILL: {State.PAYING, State.IDENTIFY, State.CANCELLED, State.TIMEOUT},
+    State.BILL: {State.PAYING, State.CARD, State.IDENTIFY, State.CANCELLED, State.TIMEOUT},
+    State.CARD: {State.POSTING, State.BILL, State.CANCELLED, State.TIMEOUT},
     State.PAYING: {State.POSTING, State.CANCELLED, State.TIMEOUT},
     State.POSTING: {State.RECEIPT},
     State.RECEIPT: {State.DONE},
@@ -82,6 +84,8 @@ class Session:
     # folded from the journal:
     opened: bool = False
     credits: dict[str, int] = field(default_factory=dict)  # note_id -> paise
+    card_paise: int = 0  # authorised on a card (never cash in the machine)
+    card: dict | None = None  # auth_id, auth_code, pan_masked of an approved card payment
     returned_notes: list[int] = field(default_factory=list)
     txn_id: str | None = None
     amount_paise: int = 0
@@ -131,6 +135,9 @@ class Session:
             self.bill = Bill.from_dict(data)
         elif kind == "credit":
             self.credits[data["note_id"]] = data["paise"]
+        elif kind == "card_authorised":
+            self.card_paise = data["amount_paise"]
+            self.card = {k: data[k] for k in ("auth_id", "auth_code", "pan_masked")}
         elif kind == "note_returned":
             self.returned_notes.append(data["paise"])
         elif kind == "settled":

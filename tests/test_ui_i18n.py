@@ -11,9 +11,22 @@ from pathlib import Path
 import pytest
 
 from screens import fmt
-from screens.content import ATTRACT_HINTS, HOME_TILES, REASONS, SERVICES
+from screens.content import (
+    ATTRACT_HINTS,
+    HOME_TILES,
+    REASONS,
+    SCANNER_POSITIONS,
+    SERVICES,
+    VERIFY_MESSAGE_KEYS,
+    VERIFY_VERDICTS,
+)
 from screens.i18n import LANGUAGES, Translator, compile_mo, parse_po, po_path
 from terminal.api_messages import MESSAGE_KEYS
+from terminal.qr import QR_MESSAGE_KEYS
+
+# Everything the core may put in state.message / state.lookup / a result: the session API's keys,
+# the QR parser's, and the QR check's verdicts (some not yet listed in MESSAGE_KEYS).
+CORE_KEYS = tuple(dict.fromkeys((*MESSAGE_KEYS, *QR_MESSAGE_KEYS, *VERIFY_MESSAGE_KEYS)))
 
 SCREENS = Path(__file__).resolve().parent.parent / "screens"
 DEVANAGARI = re.compile("[\u0900-\u097f]")
@@ -37,16 +50,32 @@ def keys_used_by_screens() -> set[str]:
     used |= set(ATTRACT_HINTS)
     used |= {f"service_{s}" for s in SERVICES}
     used |= {f"reason_{r}" for r in REASONS}
+    used |= {f"verify_where_{p}" for p in SCANNER_POSITIONS}
+    used |= {f"verify_status_{s}" for s in ("active", "redeemed")}
     return used
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_session_api_message_key_is_translated(lang):
     entries = catalogue(lang)
-    missing = [key for key in MESSAGE_KEYS if not entries.get(key)]
+    missing = [key for key in CORE_KEYS if not entries.get(key)]
     assert not missing, f"{lang}: no text for {missing}"
-    for key in MESSAGE_KEYS:
+    for key in CORE_KEYS:
         assert "_" not in entries[key], f"{lang}: {key} looks like a code: {entries[key]!r}"
+
+
+def test_every_qr_verdict_has_a_mark_and_the_parser_keys_are_covered():
+    assert set(QR_MESSAGE_KEYS) - {"qr_receipt_checking", "qr_voucher_checking"} <= set(
+        VERIFY_VERDICTS
+    )
+    assert set(VERIFY_VERDICTS.values()) <= {"good", "bad", "warn", "info"}
+    hi, en = catalogue("hi"), catalogue("en")
+    assert hi["qr_upi_not_accepted"] == "इस मशीन पर यूपीआई भुगतान नहीं होता"
+    assert hi["qr_receipt_genuine"] == "यह रसीद असली है"
+    assert hi["qr_aadhaar_not_needed"].startswith("आधार की ज़रूरत नहीं है")
+    for key, verdict in VERIFY_VERDICTS.items():
+        if verdict == "bad":  # never the citizen's fault: say what to do
+            assert "हेल्पलाइन" in hi[key] and "helpline" in en[key], key
 
 
 def test_catalogues_have_the_same_keys_and_hindi_is_hindi():
@@ -84,6 +113,7 @@ def test_style_guide_words():
         "voucher_label": "वाउचर (अगले भुगतान में समायोजित)",
         "tile_verify_sub": "क्यूआर कोड स्कैन करें",
         "tile_verify": "प्रमाण-पत्र सत्यापन",
+        "scan_qr": "क्यूआर कोड स्कैन करें",
         "tile_status": "आवेदन की स्थिति",
         "more_time_title": "क्या आपको और समय चाहिए?",
         "service_unavailable": "सेवा अस्थायी रूप से उपलब्ध नहीं है",
@@ -140,6 +170,8 @@ def test_rupees_with_indian_grouping(paise, text):
 
 def test_dates_and_numbers_for_people():
     assert fmt.date_dmy("2026-12-05") == "05-12-2026"
+    assert fmt.date_time_dmy("2026-11-23T11:05:00.123Z") == "23-11-2026 16:35"  # IST
+    assert fmt.date_time_dmy("2026-11-23") == "23-11-2026"
     assert fmt.period_parts("2026-10") == ("10", "2026")
     assert fmt.spaced_digits("210412345678") == "2104 1234 5678"
     assert fmt.script_of("नोट डालें") == "deva"
