@@ -40,7 +40,7 @@ def card_harness_config():
 async def test_card_payment_approved_after_a_wrong_pin(tmp_path, pcscd, emulators,
                                                        card_harness_config):
     async with KioskHarness(tmp_path, **card_harness_config) as h, h.client() as citizen:
-        state = await open_bill(citizen)
+        await open_bill(citizen)
         await citizen.wait_for(lambda s: s["services"]["card_payment"], 15)
         assert (await citizen.send("pay_card"))["ok"]
         await citizen.wait_screen("CARD")
