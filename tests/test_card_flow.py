@@ -89,3 +89,42 @@ async def test_declined_card_returns_to_the_bill_with_nothing_taken(tmp_path, pc
         await citizen.wait_screen("PAYING")
         opened = list(Journal(h.config["journal"]["path"]).events(kinds=("session_opened",)))
         assert len(opened) == 1
+
+
+async def test_power_cut_after_card_authorisation_still_pays_once(tmp_path, pcscd, emulators):
+    """SIGKILL the core right after the card approval is journaled: on restart the payment is
+    settled and posted exactly once, and its receipt printed."""
+    import signal
+
+    from crash_helpers import settled_journal
+
+    from sim.demo import start_core
+    from sim.rig import SimRig
+    from sim.session_client import SessionClient
+
+    rig = SimRig(tmp_path)
+    await rig.start()
+    site = rig.write_config(tmp_path / "site.toml", card={"enabled": True,
+                                                           "reader": pcsc_tests.READER})
+    restarted = None
+    try:
+        proc, url = await start_core(site, tmp_path,
+                                     env={"EMITRA_CRASH_AFTER": "card_authorised:1"})
+        async with SessionClient(url) as citizen:
+            await open_bill(citizen)
+            await citizen.wait_for(lambda s: s["services"]["card_payment"], 15)
+            await citizen.send("pay_card")
+            emulators("--pin", PIN_OK)
+            await enter_pin(citizen, PIN_OK)
+            await asyncio.wait_for(proc.wait(), 30)
+        assert proc.returncode == -signal.SIGKILL
+        restarted, _ = await start_core(site, tmp_path)
+        report = await settled_journal(tmp_path / "journal.sqlite")
+        assert report["ok"] and report["totals"]["posted"] == 35000
+        assert report["totals"]["credited"] == 35000 and report["totals"]["voucher"] == 0
+        assert [p["amount_paise"] for p in rig.central.payments()] == [35000]
+    finally:
+        if restarted is not None and restarted.returncode is None:
+            restarted.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(restarted.wait(), 10)
+        await rig.stop()

@@ -8,12 +8,11 @@ import signal
 
 import aiohttp
 import pytest
+from crash_helpers import settled_journal
 
 from sim.demo import start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
-from terminal.invariant import check_journal
-from terminal.journal import Journal
 
 # (crash point, credited paise, paid to the bill, voucher) for paying ₹640 with ₹500 + ₹200.
 CRASH_POINTS = [
@@ -42,23 +41,6 @@ async def pay(url: str, rig: SimRig) -> None:
         await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 50000, 10)
         rig.acceptor_sim.insert_note(200)
         await citizen.wait_screen("DONE", timeout=20)
-
-
-async def settled_journal(path, timeout=20.0) -> dict:
-    """Wait until recovery has closed every session and the outbox is empty."""
-    report: dict = {}
-    for _ in range(int(timeout * 10)):
-        journal = Journal(path)
-        report = check_journal(journal)
-        opened = {e.session_id for e in journal.events(kinds=("session_opened",))}
-        closed = {e.session_id for e in journal.events(kinds=("session_closed",))}
-        journal.close()
-        if opened <= closed and not report["open_sessions"] and report["totals"]["pending"] == 0:
-            vouchers_pending = report["totals"]["voucher"] and not closed
-            if not vouchers_pending:
-                return report
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"recovery did not finish: {report}")
 
 
 @pytest.mark.parametrize(("crash_at", "credited", "paid", "voucher"), CRASH_POINTS)

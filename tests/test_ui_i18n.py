@@ -25,7 +25,7 @@ from terminal.api_messages import MESSAGE_KEYS
 from terminal.qr import QR_MESSAGE_KEYS
 
 # Everything the core may put in state.message / state.lookup / a result: the session API's keys,
-# the QR parser's, and the QR check's verdicts (some not yet listed in MESSAGE_KEYS).
+# plus the QR parser's and the screens' QR check keys (in case one is missing from MESSAGE_KEYS).
 CORE_KEYS = tuple(dict.fromkeys((*MESSAGE_KEYS, *QR_MESSAGE_KEYS, *VERIFY_MESSAGE_KEYS)))
 
 SCREENS = Path(__file__).resolve().parent.parent / "screens"

@@ -208,3 +208,35 @@ async def test_a_face_wakes_the_attract_screen(tmp_path):
         home = await ui.wait("home", timeout=15)
         assert home["texts"]["home_title"] == "आप क्या करना चाहते हैं?"
         assert h.core.kiosk.presence is True
+
+
+HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}
+
+
+@pytest.mark.parametrize("size", [(800, 1280), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_verify_screen_fits_other_windows(tmp_path, size):
+    async with KioskHarness(tmp_path) as h:
+        ui = UIProcess(h.session_url, width=size[0], height=size[1], language="hi")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await to_home(ui, "hi")
+            await ui.tap("tile_verify")
+            await ui.wait("verify", tid="verify_scan")
+            scale = min(size) / 800
+            for step in ("waiting", "upi"):
+                if step == "upi":
+                    h.rig.scanner_sim.scan("upi://pay?pa=x@y")
+                    await ui.wait("verify", tid="verify_verdict", contains="यूपीआई")
+                geom = await ui.cmd(cmd="geom")
+                width, height = geom["window"]
+                header_bottom = height - 104 * scale
+                for tid, (x, y, w, hgt, tappable) in geom["boxes"].items():
+                    assert x >= -1 and y >= -1, (step, tid, x, y)
+                    assert x + w <= width + 1 and y + hgt <= height + 1, (step, tid)
+                    if tid not in HEADER_TIDS:
+                        assert y + hgt <= header_bottom + 1, (step, tid, y + hgt, header_bottom)
+                    if tappable:
+                        assert min(w, hgt) >= 90 * scale - 1, (step, tid, w, hgt)
+                await ui.screenshot(ARTIFACTS / f"verify-{step}-hi-{size[0]}x{size[1]}.png")
+        finally:
+            await ui.close()
