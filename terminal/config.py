@@ -21,6 +21,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "printer.connection": ("serial", "network", "usb"),
     "printer.paper_width_dots": (576, 384),
     "scanner.suffix": ("cr", "crlf", "lf"),
+    "ui.scanner_position": ("below", "right", "left"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 POSITIVE = {

@@ -553,6 +553,7 @@ class Kiosk:
             raise IntentError("session_in_progress")
         self._end_session()
         self.lookup = {"status": "waiting", "message_key": "scan_qr", "result": None}
+        self._touch()  # the check times out back to the home screen
 
     async def _intent_scan(self, args: dict) -> None:
         """A QR decoded by the screen's camera (the serial scanner calls on_scan directly)."""
@@ -594,6 +595,7 @@ class Kiosk:
                        "result": {"kind": result.kind}}
         self._changed()
         self.lookup = {"status": "done", **await self._check_online(result)}
+        self._touch()
 
     def _voucher_amount(self, voucher_id: str) -> int | None:
         for ev in self.journal.events(kinds=("settled",)):

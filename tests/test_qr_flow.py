@@ -89,3 +89,14 @@ async def test_other_codes_get_a_clear_answer(tmp_path):
                 lambda s, key=key: (s["lookup"] or {}).get("message_key") == key)
             assert state["lookup"]["status"] == "done"
             assert payload not in str(state)
+
+
+async def test_an_abandoned_qr_check_returns_home(tmp_path):
+    async with KioskHarness(tmp_path, payment={"identify_timeout_s": 1}) as h, h.client() as c:
+        await c.send("verify")
+        await c.wait_screen("VERIFY")
+        await c.wait_screen("IDLE", timeout=5)
+        h.rig.scanner_sim.scan("hello world")  # scanned from the home screen, then left
+        await c.wait_screen("VERIFY")
+        state = await c.wait_screen("IDLE", timeout=5)
+        assert state["lookup"] is None
