@@ -61,6 +61,15 @@ class KioskApp(App):
         self.unavailable_key: str | None = None
         self.digits = ""
         self.pin = ""
+        # maintenance: engineer id then PIN on the keypad; the menu's last result
+        self.maint_stage = "id"
+        self.maint_id = ""
+        self.maint_result: dict[str, Any] | None = None
+        self.maint_busy: str | None = None
+        self.maint_confirm: str | None = None
+        self._maint_active = False
+        self.card_pin = ""  # the citizen's card PIN while typed (never sent to the state)
+        self._card_keypad: object = None
         self.notice: str | None = None  # message key of the last failed intent
         self._session_id: str | None = None
         self._pending: set[str] = set()
@@ -152,6 +161,18 @@ class KioskApp(App):
             self._session_id = session_id
             self.digits = ""
         screen = state.get("screen")
+        active = bool((state.get("maintenance") or {}).get("active"))
+        if active != self._maint_active:
+            self._maint_active = active
+            self.maint_result = None
+            self.maint_confirm = None
+            self.maint_busy = None
+            if not active:  # left (or timed out): back to the citizen's start
+                self.local = "attract"
+                self.pin = ""
+                self.maint_id = ""
+                self.maint_stage = "id"
+                self._last_touch = time.monotonic()
         if screen == "IDLE" and previous not in (None, "IDLE"):
             # A session ended: back to the start; "back" from the QR check: the home tiles.
             self.local = "home" if previous == "VERIFY" and self._verify_back else "attract"
@@ -159,6 +180,11 @@ class KioskApp(App):
             self._last_touch = time.monotonic()
         if screen != "VERIFY":
             self._verify_back = False
+        card = session.get("card") or {}
+        keypad = (card.get("step"), tuple(card.get("keypad") or ()))
+        if screen != "CARD" or keypad != self._card_keypad:
+            self.card_pin = ""  # a new keypad (or step): type the PIN again
+        self._card_keypad = keypad if screen == "CARD" else None
         lookup = state.get("lookup")
         if lookup != self._lookup_seen:
             self._lookup_seen = lookup
@@ -187,15 +213,20 @@ class KioskApp(App):
         busy = bool(state.get("busy"))
         services = state.get("services") or {}
         if screen == "IDLE":
+            if (state.get("maintenance") or {}).get("active"):
+                return "maint_menu"
             if self.local == "maintenance":
                 return "maintenance"
-            if services.get("out_of_service") or not services.get("cash_payment", True):
+            # Nothing works: out of service. Cash stopped but the QR check works: the home
+            # screen with the bill tiles off and a banner saying why (HomeScreen).
+            if services.get("out_of_service") or not services.get("lookup", True):
                 return "out_of_service"
             return self.local if self.local in LOCAL_IDLE_SCREENS else "attract"
         if screen in ("IDENTIFY", "BILL"):
             return "processing" if busy else screen.lower()
         return {
             "PAYING": "paying",
+            "CARD": "card",
             "POSTING": "processing",
             "RECEIPT": "processing",
             "DONE": "done",
@@ -299,6 +330,8 @@ class KioskApp(App):
         self._corner_event = None
         if self.connected and self.state.get("screen") == "IDLE":
             self.pin = ""
+            self.maint_id = ""
+            self.maint_stage = "id"
             self.go_local("maintenance")
 
     # ------------------------------------------------------------------ citizen actions
@@ -356,11 +389,7 @@ class KioskApp(App):
         """A keypad key on the current screen (consumer number or maintenance PIN)."""
         current = self.sm.current if self.sm else ""
         if current == "maintenance":
-            if key == "delete":
-                self.pin = self.pin[:-1]
-            elif key.isdigit() and len(self.pin) < 8:
-                self.pin += key
-            self.render()
+            self.maint_key(key)
             return
         if current != "identify":
             return
@@ -373,6 +402,91 @@ class KioskApp(App):
         elif key.isdigit() and len(self.digits) < 16:
             self.digits += key
         self.render()
+
+    # ------------------------------------------------------------------ card payment
+
+    def card_key(self, key: str) -> None:
+        """The card PIN keypad (digits in the core's scrambled order)."""
+        if self.state.get("screen") != "CARD":
+            return
+        if key == "delete":
+            self.card_pin = self.card_pin[:-1]
+        elif key == "continue":
+            if self.card_pin:
+                pin, self.card_pin = self.card_pin, ""
+                self.send_intent("card_pin", pin=pin)
+        elif key.isdigit() and len(self.card_pin) < 12:
+            self.card_pin += key
+        self.render()
+
+    # ------------------------------------------------------------------ maintenance
+
+    def maint_key(self, key: str) -> None:
+        """The maintenance keypad: engineer id first, then the PIN (shown as dots)."""
+        self.notice = None
+        field = "maint_id" if self.maint_stage == "id" else "pin"
+        value = getattr(self, field)
+        if key == "delete":
+            if not value and self.maint_stage == "pin":
+                self.maint_stage = "id"  # delete on an empty PIN: back to the id
+            value = value[:-1]
+        elif key == "continue":
+            if self.maint_stage == "id" and self.maint_id:
+                self.maint_stage = "pin"
+                self.pin = ""
+            elif self.maint_stage == "pin" and self.pin:
+                pin, self.pin = self.pin, ""
+                self.maint_action("enter", engineer_id=self.maint_id, pin=pin)
+            self.render()
+            return
+        elif key.isdigit() and len(value) < (12 if field == "maint_id" else 8):
+            value += key
+        setattr(self, field, value)
+        self.render()
+
+    def maint_leave_entry(self) -> None:
+        self.pin = ""
+        self.maint_id = ""
+        self.maint_stage = "id"
+        self.go_local("attract")
+
+    def maint_ask(self, action: str) -> None:
+        """Actions that need a second tap (restart)."""
+        self.maint_confirm = action
+        self.maint_result = None
+        self.render()
+
+    def maint_action(self, action: str, **args: Any) -> None:
+        """A maintenance action; its result (data, or a message key) is drawn on the menu."""
+        if self.maint_busy is not None and action != "leave":
+            return  # one at a time (a test note waits for a note)
+        self.maint_confirm = None
+        if action != "enter":
+            self.maint_busy = action
+            self.maint_result = None
+        self.render()
+
+        async def go() -> None:
+            try:
+                reply = await self.link.send("maintenance", timeout=120.0, action=action, **args)
+            except Exception:  # the link dropped: on_connection redraws
+                reply = {"ok": False, "message_key": "please_wait"}
+            if self.maint_busy == action:
+                self.maint_busy = None
+            if action == "enter":
+                self.notice = None if reply.get("ok") else (reply.get("message_key") or "wrong_pin")
+            elif action != "leave":
+                self.maint_result = {
+                    "action": action,
+                    "args": args,
+                    "ok": bool(reply.get("ok")),
+                    "data": reply.get("data"),
+                    "message_key": reply.get("message_key"),
+                }
+            self.render()
+
+        self._tasks.append(asyncio.get_event_loop().create_task(go()))
+        self._tasks = [t for t in self._tasks if not t.done()]
 
     def send_intent(self, intent: str, **args: Any) -> None:
         """Fire an intent at the core; a failure comes back as a message key to show."""

@@ -10,9 +10,23 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from screens import fmt
+from screens import fmt, maint
 from screens.content import ATTRACT_HINTS, HOME_TILES, SCANNER_POSITIONS, VERIFY, VERIFY_VERDICTS
-from screens.widgets import ACCENT, AMBER, GREEN, INK, MUTED, RED, WHITE, Box, KButton, KLabel, Tile
+from screens.widgets import (
+    ACCENT,
+    ACCENT_DARK,
+    AMBER,
+    GREEN,
+    INK,
+    LINE,
+    MUTED,
+    RED,
+    WHITE,
+    Box,
+    KButton,
+    KLabel,
+    Tile,
+)
 
 
 def session_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -125,21 +139,39 @@ class HomeScreen(KioskScreen):
                     available = lookup
                 else:
                     available = service is not None and service in offered and cash
+                stopped = not available and service in offered and service != VERIFY
                 tile = Tile(
                     tid=tid,
                     icon=icon,
                     title=app.tr(title),
-                    subtitle=app.tr(subtitle if available else "tile_soon"),
+                    subtitle=app.tr(
+                        subtitle if available else ("degraded_tile" if stopped else "tile_soon")
+                    ),
                     soon=not available,
                 )
-                if available and service == VERIFY:
+                if stopped:
+                    tile.disabled = True  # cash payment is stopped: the banner says why
+                elif available and service == VERIFY:
                     tile.bind(on_release=lambda _w: app.start_verify())
                 elif available:
                     tile.bind(on_release=lambda _w, s=service: app.choose_service(s))
                 else:
                     tile.bind(on_release=lambda _w, t=title: app.show_unavailable(t))
                 grid.add_widget(tile)
+        self.ids.banner.shown = not cash and lookup
+        self.ids.banner_text.text = self.banner_text(app, services) if not cash else ""
         self.set_problem(app, app.notice)
+
+    @staticmethod
+    def banner_text(app, services: dict[str, Any]) -> str:
+        """Why cash payment is stopped, in citizen words (services.reasons)."""
+        words = []
+        for reason in services.get("reasons") or ["other"]:
+            key = f"reason_{reason}"
+            text = app.tr(key) if app.has_text(key) else app.tr("reason_other")
+            if text not in words:
+                words.append(text)
+        return app.tr("degraded_banner", reason=", ".join(words))
 
 
 class ProvidersScreen(KioskScreen):
@@ -213,7 +245,11 @@ class BillScreen(KioskScreen):
         self.ids.period.text = period_text(app, bill.get("period"))
         self.ids.due_date.text = fmt.date_dmy(bill.get("due_date"))
         self.ids.due.text = fmt.rupees(session.get("due_paise", bill.get("due_paise")))
-        self.set_problem(app, app.notice)
+        self.ids.pay_card.shown = bool((state.get("services") or {}).get("card_payment"))
+        # A card payment that did not go through comes back here with its reason.
+        key = message_key(state)
+        card_key = key if key and key.startswith("card_") else None
+        self.set_problem(app, app.notice or card_key)
 
 
 class PayingScreen(KioskScreen):
@@ -260,6 +296,78 @@ class PayingScreen(KioskScreen):
             self.ids.returned.text = ""
             self.ids.returned_why.text = ""
         self.ids.safe_box.shown = self.cash
+
+
+CARD_PIN_STEPS = ("enter_pin", "pin_wrong", "pin_invalid")
+
+
+class CardScreen(KioskScreen):
+    """Paying by card (state.session.card): insert, reading, PIN on the core's scrambled
+    keypad, authorising. Nothing is taken until the bank approves; cancel until then."""
+
+    prompt_key = "card_insert_card"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._keypad_for: object = None
+
+    def update(self, app, state: dict[str, Any]) -> None:
+        session = session_of(state)
+        card = session.get("card") or {}
+        step = card.get("step") or "insert_card"
+        asks_pin = step in CARD_PIN_STEPS
+        waiting = step in ("reading", "authorising")
+        self.prompt_key = f"card_{step}"
+        self.ids.due.text = fmt.rupees(session.get("due_paise", 0))
+        self.ids.step.text = app.tr(f"card_{step}")
+        self.ids.step.color = list(RED if step in ("pin_wrong", "pin_invalid") else ACCENT_DARK)
+        tries = card.get("tries_left")
+        show_tries = step == "pin_wrong" and isinstance(tries, int)
+        self.ids.tries.shown = show_tries
+        self.ids.tries.text = app.tr("card_tries_left", n=tries) if show_tries else ""
+        self.ids.pin_box.shown = asks_pin
+        self.ids.pin.text = "•" * len(app.card_pin) if app.card_pin else "—"
+        self.ids.insert.shown = step == "insert_card"
+        self.ids.waiting.shown = waiting
+        self.ids.keypad.shown = asks_pin
+        self._spin(waiting and self.manager is not None and self.manager.current == self.name)
+        self.ids.cancel.shown = step != "authorising"
+        self._build_keypad(app, card.get("keypad") if asks_pin else None)
+        for child in self.ids.keypad.children:
+            if getattr(child, "tid", "") == "card_key_continue":
+                child.disabled = not app.card_pin
+        self.set_problem(app, app.notice)
+
+    def _build_keypad(self, app, keypad: list | None) -> None:
+        key = (app.lang, tuple(keypad or ()))
+        if key == self._keypad_for:
+            return
+        self._keypad_for = key
+        grid = self.ids.keypad
+        grid.clear_widgets()
+        digits = [str(d) for d in (keypad or [])]
+        if len(digits) != 10:
+            return
+        order = digits[:9] + ["delete", digits[9], "continue"]
+        for item in order:
+            if item == "delete":
+                button = KButton(tid="card_key_delete", text=app.tr("key_delete"), kind="key")
+            elif item == "continue":
+                button = KButton(
+                    tid="card_key_continue", text=app.tr("key_continue"), kind="primary"
+                )
+            else:
+                button = KButton(tid=f"card_key_{item}", text=item, kind="key", base=48)
+                button.latin = True
+            button.size_hint_y = 1
+            button.bind(on_release=lambda _w, k=item: app.card_key(k))
+            grid.add_widget(button)
+
+    def shown(self, app) -> None:
+        self._spin(bool(self.ids.waiting.shown))
+
+    def hidden(self, app) -> None:
+        self._spin(False)
 
 
 class ProcessingScreen(KioskScreen):
@@ -310,6 +418,15 @@ class DoneScreen(KioskScreen):
         self.ids.voucher.shown = bool(voucher)
         self.ids.voucher.text = (
             f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}" if voucher else ""
+        )
+        by_card = session.get("paid_by_card") or None
+        self.ids.card.shown = bool(by_card)
+        self.ids.card.text = (
+            app.tr("paid_by_card", pan=by_card.get("pan_masked") or "")
+            + "\n"
+            + app.tr("card_auth_code", code=by_card.get("auth_code") or "")
+            if by_card
+            else ""
         )
         provisional = bool(session.get("provisional"))
         self.ids.provisional.shown = provisional
@@ -501,10 +618,136 @@ class RecoveryScreen(KioskScreen):
 
 
 class MaintenanceScreen(KioskScreen):
+    """Engineer login: id, then PIN (dots only), on the big keypad."""
+
     prompt_key = "maint_title"
 
     def update(self, app, state: dict[str, Any]) -> None:
-        self.ids.pin.text = "●" * len(app.pin) if app.pin else "—"
+        on_id = app.maint_stage == "id"
+        self.ids.engineer.text = app.maint_id or "—"
+        self.ids.pin.text = "•" * len(app.pin) if app.pin else "—"
+        self.ids.id_box.border = list(ACCENT if on_id else LINE)
+        self.ids.pin_box.border = list(LINE if on_id else ACCENT)
+        self.ids.hint.text = app.tr("maint_hint_id" if on_id else "maint_hint_pin")
+        locked = bool((state.get("maintenance") or {}).get("locked"))
+        key = app.notice or ("locked" if locked else None)
+        self.ids.message.text = app.tr(key) if key else ""
+        self.ids.go.disabled = not (app.maint_id if on_id else app.pin)
+
+
+class MaintMenuScreen(KioskScreen):
+    """The engineer's menu (state.maintenance.active): big buttons on the left, the last
+    action's result as plain lines on the right, with its follow-up buttons."""
+
+    prompt_key = "maint_title"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._built = False
+        self._drawn: object = None
+
+    def _build_menu(self, app) -> None:
+        grid = self.ids.menu
+        for action, text in maint.MENU:
+            button = KButton(
+                tid=f"maint_{action}", text=text, kind="secondary", tall=100, base=30, latin=True
+            )
+            button.size_hint_y = 1
+            if action == "restart":
+                button.bind(on_release=lambda _w: app.maint_ask("restart"))
+            else:
+                button.bind(on_release=lambda _w, a=action: app.maint_action(a))
+            grid.add_widget(button)
+        leave = KButton(
+            tid="maint_leave", text="Leave", kind="danger_outline", tall=100, base=30, latin=True
+        )
+        leave.size_hint_y = 1
+        leave.bind(on_release=lambda _w: app.maint_action("leave"))
+        grid.add_widget(leave)
+        self._built = True
+
+    def update(self, app, state: dict[str, Any]) -> None:
+        if not self._built:
+            self._build_menu(app)
+        m = state.get("maintenance") or {}
+        alarms = m.get("alarms") or []
+        self.ids.engineer.text = f"Engineer {m.get('engineer_id') or ''}" + (
+            f"  |  alarms: {', '.join(maint.short(a) for a in alarms)}" if alarms else ""
+        )
+        for child in self.ids.menu.children:
+            child.disabled = app.maint_busy is not None and child.tid != "maint_leave"
+        result = app.maint_result
+        key = (app.maint_busy, app.maint_confirm, repr(result), app.lang)
+        if key == self._drawn:
+            return
+        self._drawn = key
+        box = self.ids.lines
+        box.clear_widgets()
+        lines: list[tuple[str, object]] = []  # (tid, text) or (tid, (button text, callback))
+        if app.maint_busy:
+            self.ids.title.text = maint.TITLES.get(app.maint_busy, app.maint_busy)
+            lines.append(("maint_line_0", maint.WAITING.get(app.maint_busy, "Please wait ...")))
+        elif app.maint_confirm == "restart":
+            self.ids.title.text = "Restart"
+            lines.append(("maint_line_0", "Restart the kiosk software now?"))
+            lines.append(("maint_line_1", "It is back in about a minute."))
+            lines.append(
+                ("maint_confirm_restart", ("Yes, restart now", lambda: app.maint_action("restart")))
+            )
+        elif result is None:
+            self.ids.title.text = "Maintenance"
+            lines.append(("maint_line_0", "Choose a task on the left."))
+        else:
+            action = result["action"]
+            self.ids.title.text = maint.TITLES.get(action, action)
+            if not result["ok"]:
+                words = result.get("message_key") or "bad_request"
+                lines.append(("maint_error", app.tr(words, "en")))
+            else:
+                data = result.get("data")
+                for index, line in enumerate(maint.result_lines(action, data)):
+                    lines.append((f"maint_line_{index}", line))
+                if action == "cash_summary":
+                    lines.append(
+                        (
+                            "maint_collect",
+                            ("Collect and print slip", lambda: app.maint_action("collect_cash")),
+                        )
+                    )
+                elif action == "outbox_view":
+                    lines.append(
+                        ("maint_send_now", ("Send now", lambda: app.maint_action("send_now")))
+                    )
+                elif action == "recent_receipts" and isinstance(data, list):
+                    for index, row in enumerate(data[:20]):
+                        ref, doc, text = maint.receipt_choice(row)
+                        lines.append(
+                            (
+                                f"maint_reprint_{index}",
+                                (
+                                    text,
+                                    lambda r=ref, d=doc: app.maint_action("reprint", ref=r, doc=d),
+                                ),
+                            )
+                        )
+        for tid, what in lines:
+            if isinstance(what, tuple):
+                text, callback = what
+                button = KButton(tid=tid, text=text, kind="primary", tall=96, base=28, latin=True)
+                button.bind(on_release=lambda _w, c=callback: c())
+                box.add_widget(button)
+            else:
+                box.add_widget(
+                    KLabel(
+                        text=str(what),
+                        tid=tid,
+                        base=26,
+                        latin=True,
+                        halign="left",
+                        pad=4,
+                        color=RED if tid == "maint_error" else INK,
+                    )
+                )
 
 
 class MoreTimeView(ModalView):
@@ -532,6 +775,7 @@ SCREEN_CLASSES = (
     IdentifyScreen,
     BillScreen,
     PayingScreen,
+    CardScreen,
     ProcessingScreen,
     DoneScreen,
     EndedScreen,
@@ -539,6 +783,7 @@ SCREEN_CLASSES = (
     OutOfServiceScreen,
     RecoveryScreen,
     MaintenanceScreen,
+    MaintMenuScreen,
 )
 
 __all__ = ["SCREEN_CLASSES", "WHITE", "HelpView", "KioskRoot", "MoreTimeView"]

@@ -262,6 +262,13 @@ class Icon(Widget):
                 Triangle(points=[*p(0.1, 0.9), *p(0.5, 1.0), *p(0.9, 0.9)])
                 Color(*WHITE)
                 Line(points=[*p(0.3, 0.55), *p(0.45, 0.4), *p(0.72, 0.7)], width=side * 0.06)
+            elif kind == "card":
+                RoundedRectangle(pos=p(0.0, 0.18), size=(side, side * 0.64), radius=[side * 0.06])
+                Color(*WHITE)
+                Rectangle(pos=p(0.0, 0.60), size=(side, side * 0.1))
+                RoundedRectangle(
+                    pos=p(0.1, 0.30), size=(side * 0.2, side * 0.16), radius=[side * 0.02]
+                )
             elif kind == "note":
                 RoundedRectangle(pos=p(0.0, 0.22), size=(side, side * 0.56), radius=[side * 0.05])
                 Color(*WHITE)

@@ -159,6 +159,33 @@ async def test_lost_and_corrupted_replies_resend_same_packet_one_credit(h: Harne
 
 
 @pytest.mark.asyncio
+async def test_credit_lost_through_every_resend_is_recovered_from_the_counter(h: Harness):
+    """The reply carrying the credit and all its resends are lost; SYNC then discards the
+    device's copy. The device's stacked counter (GET COUNTERS) still shows the note: the driver
+    credits it to the note it held in escrow, exactly once."""
+    escrow = await h.escrow(500)
+    await h.acceptor.stack()
+    deadline = time.monotonic() + 2
+    while h.sim.state_name != "stacking" and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)
+    assert h.sim.state_name == "stacking"
+    h.sim.drop_next_replies(1 + h.acceptor.retries)  # the credit poll and every resend
+    stacked = await h.wait_for(lambda e: isinstance(e, NoteStacked), timeout=8, what="stacked")
+    assert stacked == NoteStacked(escrow.note_id, 50000)
+    assert h.acceptor.recovered_credits == 1
+    await asyncio.sleep(0.5)
+    assert len(h.of(NoteStacked)) == 1 and h.sim.stacked == [500]
+    # and the next note goes through normally, counted once
+    h.events.clear()
+    nxt = await h.escrow(100)
+    await h.acceptor.stack()
+    await h.wait_for(lambda e: isinstance(e, NoteStacked) and e.note_id == nxt.note_id)
+    await asyncio.sleep(0.3)
+    assert len(h.of(NoteStacked)) == 1 and h.acceptor.recovered_credits == 1
+    assert h.sim.stacked == [500, 100]
+
+
+@pytest.mark.asyncio
 async def test_hold_keeps_note_past_escrow_timeout():
     h = await _start(escrow_timeout=0.5)
     try:

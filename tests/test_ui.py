@@ -263,10 +263,13 @@ async def test_processing_while_central_is_slow(tmp_path, lang):
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
-async def test_out_of_service_when_the_acceptor_fails(tmp_path, lang):
+async def test_out_of_service_when_nothing_works(tmp_path, lang):
     async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
         await ui.wait("attract")
         h.acceptor_sim.fail()
+        # the control room stops the machine: no payment and no QR check either
+        h.core.kiosk.out_of_service_command = True
+        h.core.kiosk._changed()
         oos = await ui.wait("out_of_service", timeout=15)
         texts = oos["texts"]
         assert texts["oos_kiosk"].endswith("RJ-JPR-0001")
@@ -274,6 +277,47 @@ async def test_out_of_service_when_the_acceptor_fails(tmp_path, lang):
         reason = texts["reason_0"]
         assert "acceptor" not in reason and "_" not in reason  # citizen words, not a code
         await shot(ui, "out-of-service", lang)
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+async def test_degraded_home_when_the_printer_is_out_of_paper(tmp_path, lang):
+    """Cash payment stopped, QR check still working: the home screen, bill tiles off, a banner
+    saying why in citizen words; the verify tile still works."""
+    async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
+        await start_language(ui, lang)
+        h.printer_sim.set_paper("out")
+        home = await ui.wait("home", tid="degraded_banner", contains="—", timeout=15)
+        banner = home["texts"]["degraded_banner"]
+        if lang == "hi":
+            assert banner.startswith("नकद भुगतान अभी बंद है: रसीद का काग़ज़ ख़त्म")
+            assert banner.endswith("रसीद जाँच चालू है")
+        else:
+            assert banner.startswith("Cash payment is stopped for now:")
+            assert "paper" in banner and banner.endswith("receipt checking works")
+        assert "_" not in banner
+        geom = await ui.cmd(cmd="geom")
+        boxes = geom["boxes"]
+        for tile in ("tile_electricity", "tile_water", "tile_phone"):
+            assert boxes[tile][4] is False, tile  # not tappable
+        assert boxes["tile_verify"][4] is True
+        refused = await ui.cmd(cmd="tap", tid="tile_electricity")
+        assert not refused["ok"] and "disabled" in refused["error"]
+        await shot(ui, "home-degraded", lang)
+        await ui.tap("tile_verify")
+        await ui.wait("verify")
+        assert h.core.kiosk.session is None
+        # paper back: the bill tiles work again
+        await ui.tap("back")
+        await ui.wait("home")
+        h.printer_sim.set_paper("ok")
+        await ui.wait("home", tid="tile_electricity", timeout=15)
+        for _ in range(150):
+            geom = await ui.cmd(cmd="geom")
+            if geom["boxes"]["tile_electricity"][4] and "degraded_banner" not in geom["boxes"]:
+                break
+            await asyncio.sleep(0.1)
+        assert geom["boxes"]["tile_electricity"][4] is True
+        assert "degraded_banner" not in geom["boxes"]
 
 
 async def test_print_failure_says_money_is_safe(tmp_path):
@@ -321,14 +365,17 @@ async def test_hidden_maintenance_entry(tmp_path):
         assert short["screen"] == "attract"  # a short touch there is just a touch
         await ui.cmd(cmd="press", x=0.02, y=0.02, hold=3.3)
         maint = await ui.wait("maintenance")
-        assert maint["texts"]["maint_message"] == "रखरखाव मोड जल्द आ रहा है"
+        assert maint["texts"]["maint_id_label"] == "इंजीनियर आईडी"
+        await ui.type_digits("42")
+        await ui.tap("key_continue")
         await ui.type_digits("1234")
         pin = await ui.texts()
-        assert pin["texts"]["pin"] == "●●●●"  # never the digits
-        await shot(ui, "maintenance", "hi")
+        assert pin["texts"]["maint_id"] == "42"
+        assert pin["texts"]["pin"] == "••••"  # never the digits
         await ui.tap("back")
         await ui.wait("attract")
         assert h.core.kiosk.session is None
+        assert not h.core.kiosk.maintenance.active
 
 
 HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}

@@ -38,6 +38,8 @@ from drivers.base import (
     DeviceError,
     DeviceState,
     DeviceStatus,
+    NoteFoundAtPowerUp,
+    NoteStacked,
     StatusChanged,
 )
 from drivers.serial_port import SerialPort
@@ -97,6 +99,12 @@ class ESSPAcceptor(BanknoteAcceptor):
         # Counters for logs, tests and the bench.
         self.key_negotiations = 0
         self.resyncs = 0
+        # Reconciling with the device's own stacked-note counter after a resync (see
+        # _reconcile_counter): the counter value and our credits reported at the last check.
+        self._counter_base: int | None = None
+        self._credits_at_base = 0
+        self._credits_reported = 0
+        self.recovered_credits = 0
         self.commands_sent = 0  # distinct commands (a resend is not a new command)
         self.resends = 0
 
@@ -337,6 +345,45 @@ class ESSPAcceptor(BanknoteAcceptor):
             self._identity = identity
         await self._apply_enable()
         self._needs_resync = False
+        await self._reconcile_counter(first)
+
+    async def _stacked_count(self) -> int | None:
+        """The device's count of notes stacked (GET COUNTERS, first counter), or None."""
+        try:
+            data = await self._command(bytes((Cmd.GET_COUNTERS,)))
+        except CommandFailed:
+            return None
+        if len(data) < 5:
+            return None
+        return int.from_bytes(data[1:5], "little")
+
+    async def _reconcile_counter(self, first: bool) -> None:
+        """A credit whose reply was lost through every resend is gone once SYNC runs: the device
+        replays only its last reply. Its own stacked counter still knows. After a resync, one
+        poll first (so a reset's E1/E2 events are reported and counted), then every note the
+        device stacked that we never reported is credited to the note we held in escrow, or,
+        if we held none, flagged for reconciliation with its value unknown."""
+        if not first and self._counter_base is not None:
+            await self._poll_once()
+        count = await self._stacked_count()
+        if count is None:
+            return
+        if not first and self._counter_base is not None:
+            missing = (count - self._counter_base) - (
+                self._credits_reported - self._credits_at_base
+            )
+            for _ in range(max(0, missing)):
+                note = self._tracker.escrow
+                self.recovered_credits += 1
+                if note is not None:
+                    self._tracker.escrow = None
+                    log.warning("essp: credit lost on the line recovered from the counter")
+                    self._emit(NoteStacked(note.note_id, note.paise))
+                else:
+                    log.warning("essp: the device stacked a note we never saw: flagged")
+                    self._emit(NoteFoundAtPowerUp("stacker", None))
+        self._counter_base = count
+        self._credits_at_base = self._credits_reported
 
     async def _apply_enable(self) -> None:
         mask = 0
@@ -348,6 +395,10 @@ class ESSPAcceptor(BanknoteAcceptor):
     # ------------------------------------------------------------ polling
 
     def _emit(self, event: AcceptorEvent) -> None:
+        if isinstance(event, NoteStacked) or (
+            isinstance(event, NoteFoundAtPowerUp) and event.where == "stacker"
+        ):
+            self._credits_reported += 1
         if isinstance(event, StatusChanged):
             self._status = event.status
         self._events.put_nowait(event)

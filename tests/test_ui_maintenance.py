@@ -1,0 +1,165 @@
+"""The engineer's maintenance screens against the real core: the hidden entry (long press in
+the top-left corner), engineer id + PIN on the keypad, the menu, the cash summary after a
+citizen's cash payment, the collection slip, leaving."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from screens.drive_client import UIProcess
+from tests.harness import KioskHarness
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("kivy") is None, reason="kivy is not installed"
+)
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "screens"
+DEMO_PIN = "246810"  # config/default.toml's demo hash
+
+
+async def pay_350_in_cash(h: KioskHarness) -> None:
+    """A citizen pays PHED 5012345678 (₹350) with ₹200 + ₹100 + ₹50 (no screen needed)."""
+    async with h.client() as citizen:
+        assert (await citizen.send("start", provider="PHED"))["ok"]
+        assert (await citizen.send("consumer", number="5012345678"))["ok"]
+        await citizen.wait_screen("BILL")
+        assert (await citizen.send("confirm"))["ok"]
+        await citizen.wait_screen("PAYING")
+        for rupees in (200, 100, 50):
+            h.acceptor_sim.insert_note(rupees)
+        await citizen.wait_screen("DONE", timeout=30)
+        assert (await citizen.send("finish"))["ok"]
+        await citizen.wait_screen("IDLE")
+
+
+async def open_login(ui: UIProcess, lang: str = "hi") -> dict:
+    await ui.wait("attract")
+    if lang == "en":
+        await ui.tap("lang_en")
+        await ui.wait("attract", tid="attract_touch", contains="Touch")
+    await ui.cmd(cmd="press", x=0.02, y=0.02, hold=3.3)
+    return await ui.wait("maintenance")
+
+
+async def log_in(ui: UIProcess, pin: str, engineer: str = "42") -> None:
+    await ui.type_digits(engineer)
+    await ui.tap("key_continue")
+    await ui.type_digits(pin)
+    await ui.tap("key_continue")
+
+
+async def test_pin_entry_in_hindi_and_a_wrong_pin(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        ui = UIProcess(h.session_url, language="hi")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            login = await open_login(ui)
+            assert login["texts"]["maint_title"] == "रखरखाव"
+            await ui.type_digits("42")
+            await ui.tap("key_continue")
+            await ui.type_digits("1357")
+            typed = await ui.texts()
+            assert typed["texts"]["pin"] == "••••"
+            await ui.screenshot(ARTIFACTS / "maintenance-pin-hi.png")
+            await ui.tap("key_continue")
+            wrong = await ui.wait("maintenance", tid="maint_message", contains="पिन सही नहीं")
+            assert wrong["texts"]["pin"] == "—"  # the PIN is cleared for another try
+            assert not h.core.kiosk.maintenance.active
+        finally:
+            await ui.close()
+
+
+async def test_menu_cash_collection_and_leave(tmp_path):
+    async with KioskHarness(tmp_path) as h:
+        await pay_350_in_cash(h)
+        ui = UIProcess(h.session_url, language="en")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await open_login(ui, "en")
+            await ui.type_digits("42")
+            await ui.tap("key_continue")
+            await ui.type_digits("9999")
+            await ui.screenshot(ARTIFACTS / "maintenance-pin-en.png")
+            await ui.tap("key_continue")
+            wrong = await ui.wait("maintenance", tid="maint_message", contains="Wrong PIN")
+            assert "wrong_pin" not in str(wrong["texts"])
+
+            await ui.type_digits(DEMO_PIN)
+            await ui.tap("key_continue")
+            menu = await ui.wait("maint_menu")
+            assert h.core.kiosk.maintenance.active
+            for tid in (
+                "maint_cash_summary",
+                "maint_test_print",
+                "maint_test_note",
+                "maint_identities",
+                "maint_fault_log",
+                "maint_outbox_view",
+                "maint_network_test",
+                "maint_recent_receipts",
+                "maint_restart",
+                "maint_leave",
+            ):
+                assert tid in menu["texts"], tid
+            await ui.screenshot(ARTIFACTS / "maintenance-menu-en.png")
+
+            await ui.tap("maint_cash_summary")
+            cash = await ui.wait("maint_menu", tid="maint_collect")
+            lines = [v for k, v in cash["texts"].items() if k.startswith("maint_line_")]
+            assert "Total: ₹350" in lines
+            for row in ("₹200 x 1 = ₹200", "₹100 x 1 = ₹100", "₹50 x 1 = ₹50"):
+                assert row in lines, lines
+            await ui.screenshot(ARTIFACTS / "maintenance-cash-en.png")
+
+            printed_before = len(h.printer_sim.receipts)
+            await ui.tap("maint_collect")
+            slip = await ui.wait(
+                "maint_menu", tid="maint_result_title", contains="collected", timeout=20
+            )
+            lines = [v for k, v in slip["texts"].items() if k.startswith("maint_line_")]
+            assert "Total: ₹350" in lines and "Slip printed" in lines, lines
+            assert len(h.printer_sim.receipts) > printed_before
+
+            # after the collection the cassette is empty
+            await ui.tap("maint_cash_summary")
+            again = await ui.wait("maint_menu", tid="maint_collect")
+            assert "Total: ₹0" in again["texts"].values()
+
+            # other actions answer in plain lines, never a traceback
+            for tid, title in (
+                ("maint_identities", "Device info"),
+                ("maint_outbox_view", "Outbox"),
+                ("maint_fault_log", "Fault log"),
+                ("maint_test_print", "Test print"),
+                ("maint_network_test", "Network test"),
+                ("maint_recent_receipts", "Reprint receipts"),
+            ):
+                await ui.tap(tid)
+                for _ in range(100):
+                    shown = await ui.texts()
+                    if shown["texts"].get("maint_result_title") == title and not any(
+                        "..." in v for k, v in shown["texts"].items() if k == "maint_line_0"
+                    ):
+                        break
+                    await asyncio.sleep(0.2)
+                assert shown["texts"]["maint_result_title"] == title
+                assert "Traceback" not in str(shown["texts"])
+            # the receipt of the ₹350 payment can be reprinted
+            before = len(h.printer_sim.receipts)
+            await ui.tap("maint_reprint_0")
+            await ui.wait("maint_menu", tid="maint_line_0", contains="printed", timeout=20)
+            assert len(h.printer_sim.receipts) > before
+
+            await ui.tap("maint_restart")
+            confirm = await ui.wait("maint_menu", tid="maint_confirm_restart")
+            assert "Restart" in confirm["texts"]["maint_result_title"]
+
+            await ui.tap("maint_leave")
+            await ui.wait("attract", timeout=10)
+            assert not h.core.kiosk.maintenance.active
+        finally:
+            await ui.close()
