@@ -326,6 +326,7 @@ class CardScreen(KioskScreen):
         self.ids.tries.shown = show_tries
         self.ids.tries.text = app.tr("card_tries_left", n=tries) if show_tries else ""
         self.ids.pin_box.shown = asks_pin
+        self.ids.title.shown = not asks_pin  # room for the PIN, the tries and the keypad
         self.ids.pin.text = "•" * len(app.card_pin) if app.card_pin else "—"
         self.ids.insert.shown = step == "insert_card"
         self.ids.waiting.shown = waiting

@@ -48,6 +48,10 @@ async def keypad_shown(h: KioskHarness, ui: UIProcess) -> list[str]:
     keypad = [str(d) for d in h.core.kiosk.card_state["keypad"]]
     geom = await ui.cmd(cmd="geom")
     boxes = geom["boxes"]
+    header_bottom = geom["window"][1] - 104
+    for tid, (_x, y, _w, hgt, _tappable) in boxes.items():
+        if not tid.startswith(("header_", "lang_", "clock")):
+            assert y + hgt <= header_bottom + 1, (tid, y + hgt)  # nothing under the header
     centres = {d: (boxes[f"card_key_{d}"][0], boxes[f"card_key_{d}"][1]) for d in keypad}
     # 3x3, then [delete, last digit, continue]: rows top to bottom, left to right
     rows = [keypad[0:3], keypad[3:6], keypad[6:9]]

@@ -163,3 +163,19 @@ async def test_menu_cash_collection_and_leave(tmp_path):
             assert not h.core.kiosk.maintenance.active
         finally:
             await ui.close()
+
+
+def test_results_are_plain_lines_never_tracebacks():
+    from screens.maint import result_lines
+
+    lines = result_lines(
+        "cash_summary",
+        {"by_denomination": [{"paise": 50000, "count": 2}], "notes": 2, "total_paise": 100000},
+    )
+    assert "₹500 x 2 = ₹1,000" in lines and "Total: ₹1,000" in lines
+    bad = result_lines("test_print", {"printed": False, "error": "Traceback (most recent call"})
+    assert bad == ["Test page NOT printed: internal error"]
+    odd = result_lines("identities", ["not", "a", "dict"])  # an unexpected shape
+    assert odd == ["- not", "- a", "- dict"]
+    many = result_lines("fault_log", [{"at": "2026-11-23T10:00:00Z", "kind": "x"}] * 100)
+    assert len(many) == 41 and many[-1] == "... and 60 more"
