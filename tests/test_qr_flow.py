@@ -4,10 +4,9 @@ and anything else gets a clear message."""
 
 import asyncio
 
+from harness import KioskHarness
 from PIL import Image
 from pyzbar.pyzbar import decode
-
-from harness import KioskHarness
 
 
 async def pay_phed_exact(h, citizen):
