@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -117,10 +118,16 @@ async def test_menu_cash_collection_and_leave(tmp_path):
 
             printed_before = len(h.printer_sim.receipts)
             await ui.tap("maint_collect")
-            slip = await ui.wait(
-                "maint_menu", tid="maint_result_title", contains="collected", timeout=20
-            )
-            lines = [v for k, v in slip["texts"].items() if k.startswith("maint_line_")]
+            # The title may say "collected" while the slip is still printing: wait for the lines.
+            deadline = time.monotonic() + 20
+            while True:
+                slip = await ui.wait(
+                    "maint_menu", tid="maint_result_title", contains="collected", timeout=20
+                )
+                lines = [v for k, v in slip["texts"].items() if k.startswith("maint_line_")]
+                if "Slip printed" in lines or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
             assert "Total: ₹350" in lines and "Slip printed" in lines, lines
             assert len(h.printer_sim.receipts) > printed_before
 
