@@ -125,6 +125,17 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
             raise ConfigError(f"{where} = {value!r}: must be 16 hex digits") from None
         if len(value) != 16:
             raise ConfigError(f"{where} = {value!r}: must be 16 hex digits")
+    if dotted == "maintenance.engineer_card_keys":
+        for entry in value:
+            eid, _, key = str(entry).partition(":")
+            try:
+                ok = bool(eid) and len(bytes.fromhex(key)) >= 16
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ConfigError(
+                    f"{where}: entry {entry!r} must be \"ENGINEER_ID:hexkey\" (key >= 16 bytes)"
+                )
     if dotted == "central.url" and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{where} = {value!r}: must start with http:// or https://")
     return value

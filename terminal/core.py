@@ -129,6 +129,8 @@ class Core:
         await self.kiosk.start()
         self._heartbeat = await start_heartbeat(self)
         self.kiosk.maintenance = maintenance_for(self)
+        if self.card_reader is not None:
+            self.kiosk.maintenance.auth.card_check = self._engineer_card_check
         self._liveness = start_liveness(self, supervised=True)
         if self.scanner is not None:
             self._tasks.append(asyncio.create_task(self.kiosk.scanner_loop(self.scanner)))
@@ -139,6 +141,19 @@ class Core:
         log_event(log, "core ready", session_api=url, journal=str(self.journal.path))
         notify("READY=1", f"STATUS=ready; session API {url}")
         return url
+
+    async def _engineer_card_check(self, engineer_id: str) -> bool:
+        """Second factor: the engineer's card answers a fresh challenge with its key."""
+        keys = {}
+        for entry in self.config["maintenance"]["engineer_card_keys"]:
+            eid, _, key = entry.partition(":")
+            keys[eid] = bytes.fromhex(key)
+        try:
+            result = await self.card_reader.engineer_login(keys.get)
+        except Exception as exc:  # no card, wrong card, reader gone: refused, never a crash
+            log_event(log, "engineer card check failed", logging.WARNING, error=str(exc))
+            return False
+        return result.ok and result.engineer_id == engineer_id
 
     async def _purge_photos(self) -> None:
         from drivers.camera import purge_audit_photos

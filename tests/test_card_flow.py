@@ -128,3 +128,23 @@ async def test_power_cut_after_card_authorisation_still_pays_once(tmp_path, pcsc
             restarted.send_signal(signal.SIGTERM)
             await asyncio.wait_for(restarted.wait(), 10)
         await rig.stop()
+
+
+async def test_engineer_card_is_the_second_factor_for_maintenance(tmp_path, pcscd, emulators):
+    from sim.devices import card as simcard
+
+    key = f"{simcard.TEST_ENGINEER_ID}:{simcard.TEST_ENGINEER_KEY.hex()}"
+    config = {"card": {"enabled": True, "reader": pcsc_tests.READER},
+              "maintenance": {"require_engineer_card": True, "engineer_card_keys": [key]}}
+    async with KioskHarness(tmp_path, **config) as h, h.client() as screen:
+        no_card = await screen.send("maintenance", action="enter",
+                                    engineer_id=simcard.TEST_ENGINEER_ID, pin="246810")
+        assert no_card["ok"] is False
+        emulators("--kind", "engineer")
+        await asyncio.sleep(2.0)  # the virtual card appears ~1.3 s after it connects
+        other = await screen.send("maintenance", action="enter", engineer_id="ENG-RJ-9999",
+                                  pin="246810")
+        assert other["ok"] is False  # the card belongs to someone else
+        ok = await screen.send("maintenance", action="enter",
+                               engineer_id=simcard.TEST_ENGINEER_ID, pin="246810")
+        assert ok["ok"], ok

@@ -49,6 +49,8 @@ def test_int_accepted_where_float_expected(tmp_path):
         ("[heartbeat]\nport = 70000\n", "must be a TCP port"),
         ("[heartbeat]\nenabled = 1\n", "must be true or false"),
         ("[terminal\nid = 1\n", "not valid TOML"),
+        ("[maintenance]\nengineer_card_keys = ['E1:abcd']\n", "ENGINEER_ID:hexkey"),
+        ("[scanner]\nsuffix = 'tab'\n", "allowed values are 'cr', 'crlf', 'lf'"),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path, text, expected):
