@@ -15,6 +15,9 @@ from terminal.journal import Journal
 
 pcscd = pcsc_tests.pcscd
 emulators = pcsc_tests.emulators
+# pcscd restarted at once by the next module leaves pyscard's monitor dead: keep a gap
+from test_card_payment import _pcscd_gap  # noqa: E402,F401  (autouse, module scope)
+
 PIN_OK = "97531864"
 
 

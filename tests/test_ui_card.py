@@ -21,6 +21,9 @@ pytestmark = pytest.mark.skipif(
 
 pcscd = pcsc_tests.pcscd
 emulators = pcsc_tests.emulators
+# pcscd restarted at once by the next module leaves pyscard's monitor dead: keep a gap
+from test_card_payment import _pcscd_gap  # noqa: E402,F401  (autouse, module scope)
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "screens"
 PIN_OK = "97531864"
 CARD = {"card": {"enabled": True, "reader": pcsc_tests.READER, "insert_timeout_s": 30}}
