@@ -69,6 +69,9 @@ SUPPORTED_AIDS: dict[bytes, str] = {RUPAY: "RuPay", VISA: "Visa", MASTERCARD: "M
 # Tags whose format is 'n' (BCD numbers): padded / truncated on the left (Book 3, 5.4).
 NUMERIC_TAGS = {0x9F02, 0x9F03, 0x9F1A, 0x5F2A, 0x9A, 0x9C, 0x9F21, 0x5F36, 0x9F41, 0x9F15}
 
+MAX_COMMAND_DATA = 255  # short APDUs only: a DOL or AID from the card must fit one command
+AID_SIZES = range(5, 17)  # ISO 7816-4: an AID is 5 to 16 bytes
+
 INR = "0356"
 INDIA = "0356"
 
@@ -131,7 +134,7 @@ def _parse_or_fail(data: bytes, what: str) -> tuple[Tlv, ...]:
 
 def _entry_to_candidate(entry: Tlv) -> Candidate | None:
     aid = find_value(entry.children, 0x4F)
-    if not aid:
+    if not aid or len(aid) not in AID_SIZES:
         return None
     label_raw = find_value(entry.children, 0x50) or b""
     prio_raw = find_value(entry.children, 0x87)
@@ -166,6 +169,8 @@ class EmvSession:
     # -------------------------------------------------------------- plumbing
 
     def _cmd(self, command: Command, what: str) -> Response:
+        if len(command.data) > MAX_COMMAND_DATA:  # sized by the card's PDOL / CDOL1
+            raise CardDataError(f"{what}: the card asks for {len(command.data)} bytes of data")
         resp = exchange(self._transmit, command)
         log.debug("apdu %s sw=%04X %s", what, resp.sw, describe_sw(resp.sw))
         return resp

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 MAX_TAG_BYTES = 4
 MAX_LENGTH_BYTES = 4
 MAX_DEPTH = 16
+MAX_DOL_LENGTH = 255  # a DOL entry's length is one byte (EMV Book 3, 5.4)
 
 
 class TLVError(ValueError):
@@ -143,15 +144,21 @@ def find_value(nodes: Iterable[Tlv], tag: int) -> bytes | None:
 
 
 def parse_dol(data: bytes | bytearray) -> tuple[tuple[int, int], ...]:
-    """A Data Object List (PDOL, CDOL1...): tag and length pairs, no values. Raises TLVError."""
+    """A Data Object List (PDOL, CDOL1...): tag and length pairs, no values. Raises TLVError.
+
+    A length above `MAX_DOL_LENGTH` is refused: filling it would build a value of that size.
+    """
     if not isinstance(data, bytes | bytearray):
         raise TLVError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
     out: list[tuple[int, int]] = []
     pos = 0
     while pos < len(data):
+        tag_at = pos
         tag, pos = _read_tag(data, pos)
         length, pos = _read_length(data, pos, tag)
+        if length > MAX_DOL_LENGTH:
+            raise TLVError(f"DOL entry for tag {tag:X} asks for {length} bytes", tag_at)
         out.append((tag, length))
     return tuple(out)
 
