@@ -1,0 +1,296 @@
+"""Random-moment power cuts: one payment in a child core, SIGKILLed at a chosen moment, restarted,
+recovered, then the three sides compared — the acceptor's cassette (what the simulator stacked),
+the journal (terminal.invariant.check_journal) and central (payments and vouchers it holds).
+
+Only the core dies, as when the PC loses power: the simulators and central live on in this process,
+and the acceptor keeps the note where it was (the simulator keeps its end of the pty open, so the
+host going away changes nothing on the device's side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crash_helpers import settled_journal
+
+from sim.demo import start_core
+from sim.rig import SimRig
+from sim.session_client import SessionClient
+from terminal.invariant import check_journal
+from terminal.journal import Journal
+
+# The ₹640 JVVNL bill paid with ₹500 + ₹200 (₹60 becomes a voucher), as in tests/test_crash.py.
+CASH_PROVIDER, CASH_CONSUMER = "JVVNL", "210412345678"
+CASH_NOTES = (500, 200)
+
+# A CashCode's own pace (s): transport + validation, and the stacker's stroke. The simulator's
+# defaults (0.3 s) are on the fast side; a real unit takes about half a second to a second.
+CCNET_PACE = {"accept_time": 0.6, "stack_time": 0.6, "return_time": 0.6}
+# How long a note may sit in escrow before the device gives it back (a CashCode: 10 s).
+ESCROW_TIMEOUT_S = 10.0
+
+# States in which a note is on its way through the acceptor (the path is not empty).
+_MOVING = {
+    "ccnet": {"accepting", "escrow", "holding", "stacking", "returning", "rejecting",
+              "bill_stacked", "bill_returned", "initialize", "power_up",
+              "power_up_bill_in_validator", "power_up_bill_in_stacker"},
+    "essp": {"reading", "escrow", "stacking", "rejecting", "power_off"},
+}
+
+
+def base_seed() -> int:
+    """EMITRA_KILL_SEED replays a run; otherwise a fresh seed (printed by the tests)."""
+    env = os.environ.get("EMITRA_KILL_SEED")
+    return int(env) if env else random.SystemRandom().randrange(1, 10**9)
+
+
+def kill_fraction(seed: int) -> float:
+    """Where in the payment a run's kill lands, as a fraction of its measured duration."""
+    return random.Random(seed).random()
+
+
+@dataclass
+class Outcome:
+    """One run: what each side holds once recovery has finished."""
+
+    variant: str
+    seed: int | None
+    kill_at: float | None  # seconds after the citizen's first intent; None = not killed
+    killed: bool = False  # the core was still running when the kill came
+    duration: float | None = None  # first intent -> DONE (un-killed runs)
+    cassette: list[int] = field(default_factory=list)  # rupees, notes in the cassette
+    returned: list[int] = field(default_factory=list)  # rupees, notes given back
+    credits: list[int] = field(default_factory=list)  # paise, one per journal credit
+    card_paise: int = 0  # journaled card authorisations
+    card_approved_central: int = 0  # paise central approved on the card
+    totals: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # check_journal's own findings
+    unattributed: int = 0  # paise flagged for the engineer, credited to no one
+    central_payments: list[int] = field(default_factory=list)  # paise
+    central_vouchers: list[int] = field(default_factory=list)  # paise
+    journal_phase: str = ""  # last journal event before the kill
+    workdir: str = ""
+
+    @property
+    def taken(self) -> int:
+        """Paise the citizen handed over: notes in the cassette, or a card approval."""
+        return sum(self.cassette) * 100 + self.card_approved_central
+
+    @property
+    def at_central(self) -> int:
+        return sum(self.central_payments) + sum(self.central_vouchers)
+
+    @property
+    def lost(self) -> int:
+        """Paise taken from the citizen that central neither paid to the bill nor vouchered."""
+        return max(0, self.taken - self.at_central)
+
+    @property
+    def double_posts(self) -> int:
+        extra = max(0, len(self.central_payments) - 1)
+        return extra + sum("posted" in p and "times" in p for p in self.problems)
+
+    def failures(self) -> list[str]:
+        out: list[str] = []
+        cash_cassette = sorted(v * 100 for v in self.cassette)
+        if sorted(self.credits) != cash_cassette:
+            out.append(f"cassette {sorted(self.cassette)} (rupees) but journal credits "
+                       f"{sorted(self.credits)} (paise)")
+        if self.card_paise != self.card_approved_central:
+            out.append(f"card approved at central {self.card_approved_central} but journaled "
+                       f"{self.card_paise}")
+        if self.problems:
+            out.append(f"journal: {self.problems}")
+        t = self.totals
+        credited = t.get("credited", 0)
+        if t.get("unsettled") or t.get("pending") or t.get("refused"):
+            out.append(f"journal not settled after recovery: {t}")
+        if t.get("posted", 0) != sum(self.central_payments):
+            out.append(f"journal posted {t.get('posted')} but central holds payments "
+                       f"{self.central_payments}")
+        if t.get("voucher", 0) != sum(self.central_vouchers):
+            out.append(f"journal vouchered {t.get('voucher')} but central holds vouchers "
+                       f"{self.central_vouchers}")
+        if credited != self.at_central:
+            out.append(f"credited {credited} but central holds {self.at_central}")
+        if self.lost:
+            out.append(f"{self.lost} paise lost (taken {self.taken}, at central "
+                       f"{self.at_central}, flagged {self.unattributed})")
+        if self.double_posts:
+            out.append(f"{self.double_posts} double post(s): {self.central_payments}")
+        return out
+
+    def describe(self) -> str:
+        when = "not killed" if self.kill_at is None else f"kill at {self.kill_at:.3f} s"
+        return (f"{self.variant} seed={self.seed} {when} (after journal: "
+                f"{self.journal_phase or '-'}) cassette={self.cassette} "
+                f"returned={self.returned} credits={self.credits} card={self.card_paise} "
+                f"central payments={self.central_payments} vouchers={self.central_vouchers} "
+                f"log={self.workdir}/log/core.log")
+
+
+async def stop_core(proc: asyncio.subprocess.Process | None) -> None:
+    if proc is None or proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+def last_journal_kind(path: Path) -> str:
+    if not path.exists():
+        return ""
+    journal = Journal(path)
+    try:
+        kinds = [f"{e.kind}" for e in journal.events() if e.session_id != "-"]
+    finally:
+        journal.close()
+    return kinds[-1] if kinds else ""
+
+
+async def acceptor_quiet(rig: SimRig, timeout: float) -> None:
+    """Wait until no note is moving through the acceptor (stacked, returned, or never taken)."""
+    moving = _MOVING[rig.acceptor_protocol]
+    deadline = time.monotonic() + timeout
+    while rig.acceptor_sim.state_name in moving:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"acceptor still {rig.acceptor_sim.state_name} {timeout:.0f} s after restart")
+        await asyncio.sleep(0.1)
+
+
+async def pay_cash(url: str, rig: SimRig, started: asyncio.Event, marks: dict) -> None:
+    """The citizen paying ₹640 with ₹500 + ₹200; stops when the core dies under it."""
+    async with SessionClient(url) as citizen:
+        marks["t0"] = time.monotonic()
+        started.set()
+        await citizen.send("start", provider=CASH_PROVIDER)
+        await citizen.send("consumer", number=CASH_CONSUMER)
+        await citizen.wait_screen("BILL")
+        await citizen.send("confirm")
+        await citizen.wait_screen("PAYING")
+        rig.acceptor_sim.insert_note(CASH_NOTES[0])
+        await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 50000, 15)
+        rig.acceptor_sim.insert_note(CASH_NOTES[1])
+        await citizen.wait_screen("DONE", timeout=30)
+        marks["done"] = time.monotonic()
+
+
+Citizen = Callable[[str, SimRig, asyncio.Event, dict], Awaitable[None]]
+
+
+def make_rig(workdir: Path, protocol: str) -> SimRig:
+    rig = SimRig(workdir, paced=True, acceptor=protocol)
+    rig.acceptor_sim.escrow_timeout = ESCROW_TIMEOUT_S
+    if protocol == "ccnet":
+        for name, value in CCNET_PACE.items():
+            setattr(rig.acceptor_sim, name, value)
+    return rig
+
+
+async def run_payment(
+    workdir: Path,
+    variant: str,
+    *,
+    protocol: str = "ccnet",
+    kill_at: float | None = None,
+    seed: int | None = None,
+    citizen: Citizen = pay_cash,
+    site_sections: dict[str, dict[str, Any]] | None = None,
+    before_start: Callable[[], Any] | None = None,
+) -> Outcome:
+    """One payment; with `kill_at`, SIGKILL the core that many seconds after the citizen's first
+    intent, start it again and let it recover. Returns what the three sides hold."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    rig = make_rig(workdir, protocol)
+    await rig.start()
+    site = rig.write_config(workdir / "site.toml", **(site_sections or {}))
+    journal_path = workdir / "journal.sqlite"
+    out = Outcome(variant, seed, kill_at, workdir=str(workdir))
+    proc = restarted = None
+    try:
+        if before_start is not None:
+            before_start()
+        proc, url = await start_core(site, workdir)
+        started, marks = asyncio.Event(), {}
+        paying = asyncio.create_task(citizen(url, rig, started, marks))
+        if kill_at is None:
+            await asyncio.wait_for(paying, 60)
+            out.duration = marks["done"] - marks["t0"]
+        else:
+            await asyncio.wait({paying, asyncio.create_task(started.wait())},
+                               return_when=asyncio.FIRST_COMPLETED, timeout=30)
+            if paying.done():
+                paying.result()  # the citizen failed before the first intent: raise it
+            await asyncio.sleep(max(0.0, marks["t0"] + kill_at - time.monotonic()))
+            out.killed = proc.returncode is None
+            proc.kill()  # the power cut: SIGKILL, nothing flushed, nothing closed
+            await proc.wait()
+            paying.cancel()
+            await asyncio.gather(paying, return_exceptions=True)
+            out.journal_phase = last_journal_kind(journal_path)
+            restarted, _ = await start_core(site, workdir)
+            await acceptor_quiet(rig, ESCROW_TIMEOUT_S + 5)
+        report = await settled_journal(journal_path, timeout=30)
+        await _central_caught_up(rig, report)
+        _collect(out, rig, journal_path)
+    finally:
+        await stop_core(proc)
+        await stop_core(restarted)
+        await rig.stop()
+    return out
+
+
+async def _central_caught_up(rig: SimRig, report: dict, timeout: float = 5.0) -> None:
+    """Central receives the voucher a moment after the journal says it was posted."""
+    want = report["totals"]["posted"] + report["totals"]["voucher"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = sum(p["amount_paise"] for p in rig.central.payments())
+        held += sum(v["amount_paise"] for v in rig.central.vouchers())
+        if held >= want:
+            return
+        await asyncio.sleep(0.1)
+
+
+def _collect(out: Outcome, rig: SimRig, journal_path: Path) -> None:
+    out.cassette = list(rig.acceptor_sim.stacked)
+    out.returned = list(rig.acceptor_sim.returned)
+    journal = Journal(journal_path)
+    try:
+        report = check_journal(journal)
+        out.credits = [e.data["paise"] for e in journal.events(kinds=("credit",))]
+        out.card_paise = sum(e.data["amount_paise"]
+                             for e in journal.events(kinds=("card_authorised",)))
+        out.unattributed = sum(e.data.get("paise") or 0
+                               for e in journal.events(kinds=("unattributed_note",)))
+    finally:
+        journal.close()
+    out.totals = report["totals"]
+    out.problems = report["problems"]
+    out.central_payments = [p["amount_paise"] for p in rig.central.payments()]
+    out.central_vouchers = [v["amount_paise"] for v in rig.central.vouchers()]
+    out.card_approved_central = sum(
+        a["amount_paise"] for a in rig.central.card_authorisations()
+        if a["status"] == "approved")
+
+
+def summary(variant: str, outcomes: list[Outcome]) -> str:
+    """The line a soak run is read by."""
+    lost = sum(o.lost for o in outcomes)
+    doubles = sum(o.double_posts for o in outcomes)
+    failing = [o for o in outcomes if o.failures()]
+    seeds = ",".join(str(o.seed) for o in failing) or "-"
+    return (f"random-kill {variant}: runs {len(outcomes)}, paise lost {lost}, "
+            f"double posts {doubles}, failing runs {len(failing)}, failing seeds {seeds}")
