@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from terminal.config import ConfigError, load_config
 
@@ -16,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in (
         ("core", "run the core: devices, journal, money, session API"),
         ("ui", "run the Kivy touch screen (a client of the core's session API)"),
-        ("verify", "check the journal: every credited paise is paid, a voucher or pending"),
+        (
+            "verify",
+            "check the journal: every credited paise is paid, a voucher or pending, and "
+            "the cash counted at each collection matches the credits",
+        ),
         ("check-config", "load and validate the configuration, print it as JSON"),
         ("hash-pin", "make a [maintenance] pin_hash from a PIN (asked twice, or on stdin)"),
     ):
@@ -45,17 +50,47 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(run_core(config, tuple(args.config)))
     if args.command == "verify":
-        from terminal.invariant import check_journal
-        from terminal.journal import Journal
-
-        report = check_journal(Journal(config["journal"]["path"]))
-        print(json.dumps(report, indent=2))
-        return 0 if report["ok"] else 1
+        return verify(config["journal"]["path"])
     if args.command == "ui":
         from screens.app import run_ui
 
         return run_ui(config)
     return 2
+
+
+def verify(path: str | Path) -> int:
+    """The journal against itself (terminal/invariant.py) and against the cassette: counts and
+    device counters at each collection (terminal/reconcile.py). 0 ok, 1 problems, 2 no journal.
+
+    A missing journal is an error, never an empty "ok": opening it would create one."""
+    from terminal.invariant import check_journal
+    from terminal.journal import Journal
+    from terminal.reconcile import reconcile_journal
+
+    path = Path(path)
+    if not path.is_file():
+        print(f"emitra-kiosk: verify: no journal at {path} (check [journal] path)", file=sys.stderr)
+        return 2
+    try:
+        journal = Journal(path)
+    except Exception as exc:  # not a journal, or its key is missing: say so, do not guess
+        print(f"emitra-kiosk: verify: cannot open the journal {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        money = check_journal(journal)
+        cash = reconcile_journal(journal)
+    finally:
+        journal.close()
+    report = {
+        **money,
+        "ok": bool(money["ok"] and cash["ok"]),
+        "problems": [*money["problems"], *cash["problems"]],
+        "cash": cash,
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    for problem in report["problems"]:
+        print(f"emitra-kiosk: verify: {problem}", file=sys.stderr)
+    return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -581,7 +581,12 @@ class Maintenance:
                 k: v for k, v in box["counts"].items() if v
             }
         self._record("cash_summary_viewed", engineer, total_paise=box["total_paise"])
-        return {**box, "acceptor_counters": counters}
+        # Every note value the engineer may find in the cassette, for the count on the screen.
+        notes = sorted(self._accepted_paise() | set(box["counts"]), reverse=True)
+        return {**box, "acceptor_counters": counters, "denominations": notes}
+
+    def _accepted_paise(self) -> set[int]:
+        return {int(r) * 100 for r in self.config["acceptor"]["accepted_notes"]}
 
     def begin_collection(self) -> dict[str, Any]:
         """The engineer is about to take the cassette out: no alarm for that."""
@@ -591,15 +596,27 @@ class Maintenance:
         self._record("collection_started", engineer, total_paise=box["total_paise"])
         return box
 
-    async def collect_cash(self, engineer_id: str | None = None) -> dict[str, Any]:
-        """Journal the collection (it resets the cash box), print the slip, report to central."""
+    async def collect_cash(
+        self, engineer_id: str | None = None, counted: dict[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Journal the collection (it resets the cash box) with the engineer's count per
+        denomination ({"50000": n}) and the acceptor's counter (cash_counted), alarm on a
+        difference, print the slip, report to central."""
+        from terminal import cash_collection as cc
+
         engineer = self._need_engineer()
         if engineer_id is not None and engineer_id != engineer:
             raise MaintenanceError("wrong_engineer", "collect as the logged-in engineer")
+        try:
+            notes = None if counted is None else cc.parse_counted(counted, self._accepted_paise())
+        except cc.CountError as exc:
+            raise MaintenanceError("bad_request", str(exc)) from None
+        device = await cc.read_device_counter(self.core.acceptor)  # before the box is counted
         if self.core.kiosk.session is not None:
             raise MaintenanceError("session_in_progress")
         # Count and record in one step without an await between: no credit can slip in.
         box = cash_box(self.journal)
+        baseline = cc.last_device_total(self.journal)
         terminal = self.config["terminal"]
         collection_id = (
             f"C-{terminal['id']}-{datetime.now(UTC).strftime('%y%m%d%H%M%S')}-"
@@ -618,9 +635,13 @@ class Maintenance:
             since=box["since"],
             _key=f"collection:{collection_id}",
         )
+        count = cc.count_record(collection_id, engineer, box, notes, device, baseline)
+        self.journal.append(cc.COUNT_KIND, SESSION, count, key=f"cash_counted:{collection_id}")
         self.collection_in_progress = False
         if ev is not None:
             self._note_collection(ev)
+        if count["problems"]:
+            self.raise_alarm(f"{cc.COUNT_ALARM}:{collection_id}", cc.alarm_message(count))
         log_event(
             log,
             "cash collected",
@@ -628,6 +649,8 @@ class Maintenance:
             collection=collection_id,
             total=box["total_paise"],
             notes=box["notes"],
+            counted=count["counted_paise"],
+            difference=count["difference_paise"],
         )
         result = {
             "collection_id": collection_id,
@@ -637,11 +660,13 @@ class Maintenance:
             "by_denomination": box["by_denomination"],
             "notes": box["notes"],
             "total_paise": box["total_paise"],
+            "count": count,
         }
         result.update(await self._print_slip(result))
         return result
 
     async def _print_slip(self, c: dict[str, Any]) -> dict[str, Any]:
+        from terminal.cash_collection import slip_with_count
         from terminal.receipts import CollectionSlip, build_collection_slip
 
         printer = self.core.printer
@@ -657,7 +682,8 @@ class Maintenance:
                 counts=dict(c["counts"]),
                 total_paise=c["total_paise"],
             )
-            await printer.print_document(build_collection_slip(slip, printer.paper_width_dots))
+            doc = build_collection_slip(slip, printer.paper_width_dots)
+            await printer.print_document(slip_with_count(doc, c.get("count")))
         except Exception as exc:
             self._record(
                 "collection_slip_failed",
@@ -670,6 +696,8 @@ class Maintenance:
         return {"printed": True, "error": None}
 
     async def reprint_collection_slip(self, collection_id: str) -> dict[str, Any]:
+        from terminal.cash_collection import find_count
+
         self._need_engineer()
         for ev in self.journal.events(session_id=SESSION, kinds=("maintenance",)):
             if ev.data.get("action") == "cash_collected" and (
@@ -681,6 +709,7 @@ class Maintenance:
                     "engineer_id": ev.data["engineer_id"],
                     "counts": {int(k): v for k, v in ev.data["counts"].items()},
                     "total_paise": ev.data["total_paise"],
+                    "count": find_count(self.journal, collection_id),
                 }
                 return await self._print_slip(c)
         raise MaintenanceError("not_found", collection_id)

@@ -1,0 +1,211 @@
+"""Cash collection, the count: the engineer's notes per denomination and the acceptor's own
+counter, journaled as `cash_counted` with the collection, compared with the journal at once (an
+alarm with the amount) and again by `emitra-kiosk verify` (terminal/reconcile.py).
+
+Kept out of terminal/maintenance.py, which calls these from collect_cash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from drivers.base import Feed, PrintDocument, TextLine
+from terminal.journal import Journal
+from terminal.money import ascii_rupees
+from terminal.reconcile import (
+    COUNT_KIND,
+    compare_count,
+    count_problem,
+    device_problem,
+    device_stacked,
+    difference_words,
+)
+
+log = logging.getLogger("maintenance")
+
+MAX_NOTES_PER_DENOMINATION = 100_000  # far above any cassette: a typo, not a count
+COUNT_ALARM = "cash_count_difference"  # + ":" + collection id: one alarm per collection
+
+
+class CountError(ValueError):
+    """The count the screen sent cannot be a count of notes."""
+
+
+def parse_counted(raw: Any, accepted_paise: set[int]) -> dict[int, int]:
+    """{"50000": 3, "10000": 0} from the screen -> {50000: 3}. Keys are note values in paise
+    (strings, as JSON has them); only the kiosk's denominations; whole non-negative counts."""
+    if not isinstance(raw, Mapping) or len(raw) > 32:
+        raise CountError("counted must be {paise: notes} for each denomination")
+    counted: dict[int, int] = {}
+    for key, value in raw.items():
+        try:
+            paise = int(str(key))
+        except ValueError:
+            raise CountError(f"not a note value in paise: {str(key)[:20]!r}") from None
+        if paise not in accepted_paise:
+            raise CountError(f"the kiosk takes no {paise} paise note")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CountError(f"the count of {paise} paise notes must be a whole number")
+        if not 0 <= value <= MAX_NOTES_PER_DENOMINATION:
+            raise CountError(f"{value} notes of {paise} paise cannot be right")
+        if value:
+            counted[paise] = value
+    return counted
+
+
+async def read_device_counter(acceptor: Any) -> dict[str, Any]:
+    """The acceptor's cumulative stacked-note counter, where its driver can read one.
+
+    A driver may offer `async stacked_count()`; today only the eSSP driver reads GET COUNTERS,
+    privately (`_stacked_count`, under its line lock, as its own resync does). CCNET's REQUEST
+    STATISTICS is not read by the driver: "not available"."""
+    if acceptor is None:
+        return {"available": False, "reason": "no acceptor"}
+    reader = getattr(acceptor, "stacked_count", None)
+    source = "stacked_count()"
+    lock: Any = None
+    if not callable(reader):
+        reader = getattr(acceptor, "_stacked_count", None)
+        lock = getattr(acceptor, "_lock", None)
+        source = "eSSP GET COUNTERS"
+    if not callable(reader) or (source != "stacked_count()" and lock is None):
+        return {"available": False, "reason": "the driver reports no counter"}
+    if getattr(acceptor, "_port", True) is None:
+        return {"available": False, "reason": "the acceptor is not connected"}
+    try:
+        async with lock if lock is not None else contextlib.nullcontext():
+            value = await reader()
+    except Exception as exc:
+        return {"available": False, "reason": f"counter not read: {exc}"[:120]}
+    if not isinstance(value, int) or isinstance(value, bool):
+        return {"available": False, "reason": "the device gave no counter"}
+    return {"available": True, "stacked_total": value, "source": source}
+
+
+def last_device_total(journal: Journal) -> int | None:
+    """The device counter journaled with the previous collection's count (the baseline)."""
+    last: int | None = None
+    for ev in journal.events(kinds=(COUNT_KIND,)):
+        last = device_stacked(ev.data)
+    return last
+
+
+def count_record(
+    collection_id: str,
+    engineer_id: str,
+    box: Mapping[str, Any],
+    counted: dict[int, int] | None,
+    device: dict[str, Any],
+    device_baseline: int | None,
+) -> dict[str, Any]:
+    """The `cash_counted` event data: the count, what the journal expected, the difference,
+    the device counter and its delta since the previous collection, and the problems found."""
+    expected = {int(k): int(v) for k, v in box["counts"].items() if v}
+    problems: list[str] = []
+    data: dict[str, Any] = {
+        "collection_id": collection_id,
+        "engineer_id": engineer_id,
+        "expected": {str(k): v for k, v in sorted(expected.items(), reverse=True)},
+        "expected_paise": int(box["total_paise"]),
+        "journal_notes": int(box["notes"]) + int(box.get("unattributed_unknown_notes") or 0),
+        "device": device,
+    }
+    if counted is None:
+        data.update(counted=None, counted_paise=None, difference_paise=None)
+        problems.append(
+            f"collection {collection_id}: the cash was not counted "
+            f"({ascii_rupees(data['expected_paise'])} expected)"
+        )
+    else:
+        result = compare_count(expected, counted)
+        data.update(
+            counted={str(k): v for k, v in sorted(counted.items(), reverse=True)},
+            counted_paise=result["counted_paise"],
+            difference_paise=result["difference_paise"],
+            denominations_differ=result["denominations_differ"],
+        )
+        line = count_problem(collection_id, result)
+        if line:
+            problems.append(line)
+    stacked = device_stacked(data)
+    if stacked is not None and device_baseline is not None:
+        data["device_notes"] = stacked - device_baseline
+        line = device_problem(collection_id, stacked - device_baseline, data["journal_notes"])
+        if line:
+            problems.append(line)
+    data["problems"] = problems
+    return data
+
+
+def alarm_message(record: Mapping[str, Any]) -> str:
+    """The alarm's one line: the amount first, the rest after."""
+    diff = record.get("difference_paise")
+    head = f"cash count {difference_words(diff)}" if diff else "cash count does not match"
+    return f"{head}: " + " | ".join(record["problems"])
+
+
+def slip_lines(record: Mapping[str, Any] | None) -> list[TextLine]:
+    """What the collection slip adds: the count, and the difference in capitals."""
+    if not record:
+        return []
+    lines: list[TextLine] = [TextLine("Counted by engineer:", bold=True)]
+    counted = record.get("counted")
+    if counted is None:
+        lines.append(TextLine("NOT COUNTED", bold=True))
+    else:
+        for value, n in sorted(((int(k), v) for k, v in counted.items()), reverse=True):
+            row = f"{ascii_rupees(value):>12} x {n:>4} = {ascii_rupees(value * n)}"
+            lines.append(TextLine(row))
+        lines.append(TextLine(f"Counted total: {ascii_rupees(record['counted_paise'])}", bold=True))
+        diff = int(record.get("difference_paise") or 0)
+        if diff:
+            words = "SHORT" if diff < 0 else "OVER"
+            lines.append(
+                TextLine(f"DIFFERENCE: {ascii_rupees(abs(diff))} {words}", bold=True, double=True)
+            )
+        elif record.get("problems"):
+            lines.append(TextLine("DENOMINATIONS DO NOT MATCH", bold=True))
+        else:
+            lines.append(TextLine("Count matches the journal"))
+    device = record.get("device") or {}
+    if "device_notes" in record:
+        lines.append(TextLine(f"Acceptor counter: {record['device_notes']} notes stacked"))
+    elif device.get("available"):
+        lines.append(TextLine(f"Acceptor counter: {device['stacked_total']} (first reading)"))
+    else:
+        lines.append(TextLine("Acceptor counter: not available"))
+    if any("acceptor stacked" in p for p in record.get("problems") or ()):
+        lines.append(TextLine("ACCEPTOR COUNTER DOES NOT MATCH", bold=True))
+    return lines
+
+
+def slip_with_count(doc: PrintDocument, record: Mapping[str, Any] | None) -> PrintDocument:
+    """The collection slip with the count inserted before the signature lines."""
+    extra = slip_lines(record)
+    if not extra:
+        return doc
+    blocks = list(doc.blocks)
+    at = next(
+        (i for i, b in enumerate(blocks) if isinstance(b, TextLine) and "sign" in b.text),
+        len(blocks),
+    )
+    if at and isinstance(blocks[at - 1], Feed):
+        at -= 1
+    blocks[at:at] = [Feed(1), *extra]
+    meta = {
+        **doc.meta,
+        "engineer_counted_paise": (record or {}).get("counted_paise"),
+        "difference_paise": (record or {}).get("difference_paise"),
+    }
+    return PrintDocument(blocks=tuple(blocks), name=doc.name, cut=doc.cut, meta=meta)
+
+
+def find_count(journal: Journal, collection_id: str) -> dict[str, Any] | None:
+    """The `cash_counted` data of one collection (for a slip reprint)."""
+    for ev in journal.events(kinds=(COUNT_KIND,)):
+        if ev.data.get("collection_id") == collection_id:
+            return ev.data
+    return None
