@@ -42,6 +42,8 @@ MAX_AADHAAR_DIGITS = 12000
 MIN_AADHAAR_DIGITS = 100  # consumer numbers are at most 16 digits; secure QRs are thousands
 MAX_INFLATED = 256 * 1024  # a decompression bomb stops here
 CONSUMER_NUMBER = re.compile(r"[0-9]{6,16}")
+MAX_ID = 100  # central's ids (txn, voucher) are at most 100 characters
+MAX_CODE = 64  # our codes are 16 hex digits
 
 # Message keys for the screens (to add to terminal/api_messages.MESSAGE_KEYS and the catalogs).
 QR_MESSAGE_KEYS = (
@@ -161,6 +163,8 @@ def _emitra(text: str, secret: str | None, amount_of: VoucherAmount | None) -> Q
     if parsed is None:
         return _unknown("qr_emitra_damaged")
     kind, ident, code = parsed
+    if len(ident) > MAX_ID or len(code) > MAX_CODE:
+        return _unknown("qr_emitra_damaged")  # longer than anything we print
     if kind == "R":
         return QrResult("receipt", "qr_receipt_checking", {"txn_id": ident, "code": code})
     fields = {"voucher_id": ident, "code": code}
@@ -204,15 +208,27 @@ def _bill_pipe(text: str) -> QrResult:
     return _bill(parts[1], parts[2])
 
 
+def _split_url(text: str) -> tuple[str, str, dict[str, str]]:
+    """(host, path, query parameters) of a link. A link urlsplit refuses (a bad IPv6 host, a
+    host that changes under NFKC) still has a readable query: the part after '?'."""
+    try:
+        url = urlsplit(text)
+        host, path, query = url.hostname or "", url.path, url.query
+    except ValueError:
+        host, path = "", ""
+        query = text.partition("?")[2].partition("#")[0]
+    params = {k.strip().lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+    return host, path, params
+
+
 def _bill_url(text: str) -> QrResult:
-    url = urlsplit(text)
-    params = {k.strip().lower(): v for k, v in parse_qsl(url.query, keep_blank_values=True)}
+    host, path, params = _split_url(text)
     number = next((params[k] for k in _NUMBER_PARAMS if params.get(k)), None)
     if number is None:
         return _unknown("qr_not_recognised")  # some other web link
     provider = next((params[k] for k in _PROVIDER_PARAMS if params.get(k)), "")
     if not provider:
-        place = f"{url.hostname or ''}{url.path}".lower()
+        place = f"{host}{path}".lower()
         for code in sorted(_PROVIDERS, key=len, reverse=True):
             if code.lower() in place:
                 provider = code
@@ -224,8 +240,7 @@ def _bill_url(text: str) -> QrResult:
 
 
 def _upi(text: str) -> QrResult:
-    url = urlsplit(text)
-    params = {k.strip().lower(): v for k, v in parse_qsl(url.query, keep_blank_values=True)}
+    _, _, params = _split_url(text)
     fields = {}
     if params.get("pn"):
         fields["payee_name"] = _clean(params["pn"], 60)
