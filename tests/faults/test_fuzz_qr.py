@@ -71,8 +71,9 @@ pieces = st.sampled_from(
 )  # fmt: skip
 qr_text = st.one_of(
     st.text(any_char, max_size=400),
-    st.tuples(prefixes, st.lists(st.one_of(pieces, st.text(any_char, max_size=8)), max_size=30))
-    .map(lambda t: t[0] + "".join(t[1])),
+    st.tuples(
+        prefixes, st.lists(st.one_of(pieces, st.text(any_char, max_size=8)), max_size=30)
+    ).map(lambda t: t[0] + "".join(t[1])),
     st.from_regex(r"[0-9]{95,500}", fullmatch=True),
 )
 
@@ -89,7 +90,7 @@ def check_result(result: QrResult, payload: object) -> None:
         assert value.isprintable(), (key, value)
     if result.verified is not None:
         assert result.kind == "voucher"
-    if result.kind == "bill" and result.message_key in ("qr_bill_found", "qr_bill_provider_unknown"):
+    if result.message_key in ("qr_bill_found", "qr_bill_provider_unknown"):
         assert re.fullmatch(r"[0-9]{6,16}", fields["consumer_number"])
         assert fields["provider"] in catalogue.PROVIDERS or fields["provider"] == ""
         assert (fields["provider"] != "") == (result.message_key == "qr_bill_found")
