@@ -8,7 +8,7 @@ APT_PACKAGES := python3-venv python3-dev gcc swig libgl1-mesa-dri libegl1 libmtd
 	libpcsclite-dev vsmartcard-vpcd socat xvfb xauth systemd espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint deps apt venv install-units clean
+.PHONY: run test soak bench lint deps apt venv install-units clean
 
 deps: apt venv
 
@@ -38,11 +38,18 @@ run: deps
 # stopped and outlive those tests, and on Python 3.11 their tracebacks (which call ast.parse)
 # race with ast.parse in other tests ("AST constructor recursion depth mismatch").
 PCSC_TESTS := tests/test_card_pcsc.py tests/test_card_payment.py tests/test_card_flow.py \
-	tests/test_ui_card.py
+	tests/test_ui_card.py tests/faults/test_random_kill_card.py
 
 test: deps
 	$(PY) -m pytest -q $(addprefix --ignore=,$(PCSC_TESTS))
 	$(PY) -m pytest -q $(PCSC_TESTS)
+
+# Power cuts at random moments of a payment: 300 runs over CCNET cash, eSSP cash and card (100
+# each; `make test` runs 30). Every run prints its seed; EMITRA_KILL_SEED=<seed> replays it.
+SOAK_RUNS ?= 300
+soak: deps
+	$(PY) -m pytest -q tests/faults/test_random_kill.py --runs $(SOAK_RUNS)
+	$(PY) -m pytest -q tests/faults/test_random_kill_card.py --runs $(SOAK_RUNS)
 
 bench: deps
 	$(PY) -m bench all

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -294,3 +295,57 @@ def summary(variant: str, outcomes: list[Outcome]) -> str:
     seeds = ",".join(str(o.seed) for o in failing) or "-"
     return (f"random-kill {variant}: runs {len(outcomes)}, paise lost {lost}, "
             f"double posts {doubles}, failing runs {len(failing)}, failing seeds {seeds}")
+
+
+RUN_TIMEOUT_S = 120  # one payment, kill, restart and recovery; a hang is a failure, not a stall
+
+
+async def kill_runs(tmp_path, capsys, variant: str, runs: int,
+                    after_each: Callable[[], Any] | None = None, **kwargs) -> list[Outcome]:
+    """The measured un-killed payment, then `runs` killed ones (each `RUN_TIMEOUT_S` at most),
+    with `after_each()` called after every one. Returns the killed runs."""
+    seed = base_seed()
+    with capsys.disabled():
+        print(f"\nrandom-kill {variant}: seed {seed} (replay: EMITRA_KILL_SEED={seed})",
+              flush=True)
+    baseline = await asyncio.wait_for(
+        run_payment(tmp_path / "baseline", variant, **kwargs), RUN_TIMEOUT_S)
+    if after_each is not None:
+        after_each()
+    assert not baseline.failures(), (baseline.describe(), baseline.failures())
+    assert baseline.duration and baseline.duration > 0
+    with capsys.disabled():
+        print(f"random-kill {variant}: un-killed payment takes {baseline.duration:.2f} s",
+              flush=True)
+    outcomes: list[Outcome] = []
+    for i in range(runs):
+        run_seed = seed + i
+        kill_at = kill_fraction(run_seed) * baseline.duration
+        workdir = tmp_path / f"run-{i:03d}"
+        try:
+            outcome = await asyncio.wait_for(
+                run_payment(workdir, variant, kill_at=kill_at, seed=run_seed, **kwargs),
+                RUN_TIMEOUT_S)
+        except (AssertionError, TimeoutError) as exc:  # recovery never finished: a failure
+            outcome = Outcome(variant, run_seed, kill_at, workdir=str(workdir))
+            outcome.problems = [f"run did not complete: {exc!r}"]
+        if after_each is not None:
+            after_each()
+        outcomes.append(outcome)
+        failures = outcome.failures()
+        if failures:
+            with capsys.disabled():
+                print(f"FAIL {outcome.describe()}: {failures}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    with capsys.disabled():
+        print(summary(variant, outcomes), flush=True)
+    return outcomes
+
+
+def assert_no_rupee_lost(variant: str, outcomes: list[Outcome]) -> None:
+    failing = [o for o in outcomes if o.failures()]
+    report = "\n".join(f"{o.describe()}\n    {o.failures()}" for o in failing)
+    assert not failing, (
+        f"{summary(variant, outcomes)}\n{report}\n"
+        f"replay one run: EMITRA_KILL_SEED=<seed> pytest tests/faults/ --runs 3")
