@@ -55,10 +55,16 @@ class NoteInEscrow:
 
 @dataclass(frozen=True)
 class NoteStacked:
-    """The credit point: the note is in the cassette. note_id is unique per physical note."""
+    """The credit point: the note is in the cassette. note_id is unique per physical note.
+
+    found_at_open: the device was already reporting this note stacked when the driver opened
+    (the host died before acknowledging it). The driver cannot know whether a previous run
+    journaled it; the core decides from its journal (the note it last asked to stack).
+    """
 
     note_id: str
     paise: int
+    found_at_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,17 @@ class BanknoteAcceptor(abc.ABC):
     @abc.abstractmethod
     def events(self) -> AsyncIterator[AcceptorEvent]:
         """Async stream of events, oldest first. One consumer."""
+
+    def credit_durable(self, note_id: str) -> None:
+        """The core journaled the credit for `note_id` (or found it journaled already). A
+        driver that withholds the device's acknowledgement of "stacked" until the credit is
+        durable sends it now; the default is for drivers that need no such promise."""
+        return None
+
+    def drain_events(self) -> list[AcceptorEvent]:
+        """Events already queued (e.g. a note found in the path while opening), taken without
+        waiting, so recovery can attribute them before it settles open sessions."""
+        return []
 
     def identity(self) -> dict:
         """Model, serial, firmware where the device tells them (for maintenance)."""

@@ -32,6 +32,8 @@ def make_acceptor_from_config(config: dict):
     options: dict = {"country": acc["country"], "poll_interval": acc["poll_interval_ms"] / 1000}
     if acc["protocol"] == "essp":
         options["fixed_key"] = int(acc["essp_fixed_key"], 16)
+    else:  # ACK "stacked" only once the credit is in the journal (kiosk.credit_durable)
+        options["confirm_credits"] = True
     try:  # a usb:VID:PID spec names whatever port the device has now; the watchdog re-resolves
         port = resolve_port(acc["port"])
     except DeviceError:

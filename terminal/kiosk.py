@@ -132,11 +132,19 @@ class Kiosk:
 
     async def start(self) -> None:
         """Recover open sessions from the journal, then start consuming device events."""
-        if self.acceptor is not None:
-            self.device_status["acceptor"] = self.acceptor.status()
-            self._tasks.append(asyncio.create_task(self._acceptor_loop(), name="acceptor-events"))
         if self.printer is not None:
             self.device_status["printer"] = self.printer.status()
+        self.recovering = True
+        if self.acceptor is not None:
+            self.device_status["acceptor"] = self.acceptor.status()
+            # Notes the driver found in the path while opening belong to the sessions recovery
+            # is about to settle: attribute them first.
+            for event in self.acceptor.drain_events():
+                try:
+                    await self._on_acceptor_event(event)
+                except Exception:
+                    log.exception("acceptor event at start-up failed")
+            self._tasks.append(asyncio.create_task(self._acceptor_loop(), name="acceptor-events"))
         await self.recover()
         self._tasks.append(asyncio.create_task(self._ticker(), name="session-ticker"))
         self.outbox.start()
@@ -538,6 +546,8 @@ class Kiosk:
                 return {}
             if action == "reprint":
                 return await m.reprint(str(args.get("ref", "")), args.get("doc"))
+            if action == "collect_cash":  # with the engineer's count: {"50000": n, ...}
+                return await m.collect_cash(counted=args.get("counted"))
             result = getattr(m, action)()
             if asyncio.iscoroutine(result):
                 result = await result
@@ -760,6 +770,14 @@ class Kiosk:
                 in allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise)
             )
             if take:
+                assert s is not None
+                # Durable before the device moves the note: whoever restarts after a power cut
+                # from here on knows whose note may be in the cassette (terminal/found_notes.py).
+                self.journal.append(
+                    "note_stacking", s.session_id,
+                    {"note_id": event.note_id, "paise": event.paise},
+                    key=f"stacking:{event.note_id}",
+                )
                 await self.acceptor.stack()
             else:
                 await self.acceptor.return_note()
@@ -768,6 +786,8 @@ class Kiosk:
                     "reason": "too_much",
                     "message_key": "note_too_large",
                 }
+        elif isinstance(event, NoteStacked) and event.found_at_open:
+            await self._found_stacked(event)
         elif isinstance(event, NoteStacked):
             await self._credit(event)
         elif isinstance(event, NoteReturned):
@@ -822,6 +842,8 @@ class Kiosk:
         """A note was in the acceptor's path when the power went. If the device says it went into
         the cashbox and what it was worth, it is the citizen's money: a voucher of its own,
         printed now. If its value is unknown, the engineer must reconcile (cash count)."""
+        if event.where == "stacker" and await self._credit_to_intent(None, event.paise):
+            return
         self.journal.append("unattributed_note", "-", {"where": event.where,
                                                        "paise": event.paise})
         log_event(log, "note found in the acceptor at power-up", logging.WARNING,
@@ -832,6 +854,56 @@ class Kiosk:
             orphan = s is None or s.state != State.PAYING
             await self._credit(NoteStacked(new_id("P", self.terminal_id), event.paise),
                                force_orphan=orphan)
+
+    async def _found_stacked(self, event: NoteStacked) -> None:
+        """The validator was still reporting a note stacked when the driver opened: the core
+        died between the device stacking it and acknowledging the report."""
+        if not await self._credit_to_intent(event.note_id, event.paise):
+            log_event(log, "stacked note with no stacking on record", logging.WARNING,
+                      paise=event.paise)
+            await self._note_found_at_power_up(NoteFoundAtPowerUp("stacker", event.paise))
+        if self.acceptor is not None:
+            self.acceptor.credit_durable(event.note_id)
+
+    async def _credit_to_intent(self, device_note_id: str | None, paise: int | None) -> bool:
+        """Credit a note found after the core was away to the session that asked to stack it
+        (terminal/found_notes.py). False when the journal has no such note to offer."""
+        from terminal.found_notes import last_stack_intent
+
+        intent = last_stack_intent(self.journal)
+        if intent is None or intent.returned:
+            return False
+        if paise is not None and paise != intent.paise:
+            log_event(log, "found note differs from the last stacking", logging.ERROR,
+                      found=paise, expected=intent.paise, session=intent.session_id)
+            return False
+        if intent.credited:
+            if device_note_id is None:
+                return False  # a power-up note after a credited stacking: someone else's
+            log_event(log, "stacked report repeated after restart: already credited",
+                      session=intent.session_id, note=intent.note_id)
+            return True
+        note = NoteStacked(intent.note_id, intent.paise)
+        log_event(log, "note stacked while the core was away: credited", logging.WARNING,
+                  session=intent.session_id, paise=intent.paise)
+        s = self.session
+        if s is not None and s.session_id == intent.session_id:
+            await self._credit(note)
+            return True
+        owner = fold(intent.session_id, list(self.journal.events(session_id=intent.session_id)))
+        if owner.opened and not owner.settled and owner.closed is None:
+            # Recovery (running now, or at the next start) settles it with this note in.
+            self.journal.append(
+                "credit", owner.session_id, {"note_id": note.note_id, "paise": note.paise},
+                key=f"credit:{note.note_id}",
+            )
+            if not self.recovering:
+                sid = owner.session_id
+                owner = fold(sid, list(self.journal.events(session_id=sid)))
+                await self._settle(owner, recovery=True)
+            return True
+        await self._credit(note, force_orphan=True)  # its session is settled: a voucher of its own
+        return True
 
     async def _credit(self, event: NoteStacked, force_orphan: bool = False) -> None:
         """The credit point. Durable first, then shown, then the next decision."""
@@ -855,6 +927,8 @@ class Kiosk:
             {"note_id": event.note_id, "paise": event.paise},
             key=f"credit:{event.note_id}",
         )
+        if self.acceptor is not None:
+            self.acceptor.credit_durable(event.note_id)  # now the device may hear our ACK
         if ev is None:
             return  # the same physical note again: already credited
         s.apply(ev)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from drivers.acceptor.ccnet_protocol import (
     SLOW_COMMANDS,
@@ -61,6 +62,20 @@ log = logging.getLogger("drivers.acceptor.ccnet")
 
 INIT_STATES = POWER_UP_STATES | {0x13, 0x1B}  # still starting up (or busy): keep waiting
 SETUP_STATES = frozenset({0x10, 0x11, 0x12, 0x13, 0x19, 0x47})  # IDENTIFICATION etc. legal
+# A note somewhere between the slot and the cassette when the driver opens: wait for it to
+# settle (returning one left in escrow) instead of resetting it away unseen.
+NOTE_IN_PATH = frozenset({0x15, 0x17, 0x18, 0x1A, 0x1C, 0x80, 0x81, 0x82})
+STACKED = 0x81
+
+
+@dataclass
+class _UnackedStack:
+    """A "bill stacked" report the validator repeats until we ACK it; we ACK only once the
+    core has said the credit is in its journal (an ACK is a promise that the note counts)."""
+
+    note_id: str
+    paise: int
+    durable: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class NoAnswer(DeviceError):
@@ -85,7 +100,11 @@ class CCNETAcceptor(BanknoteAcceptor):
         init_timeout: float = 5.0,
         retries: int = 3,
         gap: float = 0.02,
+        confirm_credits: bool = False,
+        ack_wait: float = 0.15,
     ) -> None:
+        """confirm_credits: ACK a "stacked" report only after credit_durable() (the core's
+        journal has it); else (standalone use, tests of the wire) ACK at once."""
         self.port_path = port
         self.country = country
         self.poll_interval = poll_interval
@@ -96,6 +115,11 @@ class CCNETAcceptor(BanknoteAcceptor):
         self.init_timeout = init_timeout
         self.retries = max(1, retries)
         self.gap = gap
+        self.confirm_credits = confirm_credits
+        self.ack_wait = ack_wait
+        self._unacked: _UnackedStack | None = None
+        self._opening = False
+        self._open_stacked_type: int | None = None
 
         self._port: SerialPort | None = None
         self._proto = CCNETHost(country)
@@ -125,6 +149,8 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._closing = False
         self._proto = CCNETHost(self.country)
         self._escrow_note = None
+        self._unacked = None
+        self._open_stacked_type = None
         self._failures = 0
         port = SerialPort(self.port_path, self.baudrate, "N", 1, name="CCNET bill validator")
         await port.open()
@@ -200,6 +226,18 @@ class CCNETAcceptor(BanknoteAcceptor):
 
     def events(self) -> AsyncIterator[AcceptorEvent]:
         return self._stream()
+
+    def drain_events(self) -> list[AcceptorEvent]:
+        out: list[AcceptorEvent] = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+    def credit_durable(self, note_id: str) -> None:
+        pending = self._unacked
+        if pending is not None and pending.note_id == note_id:
+            pending.durable.set()
+            self._wake.set()  # poll now: the repeated report gets its ACK at once
 
     async def _stream(self) -> AsyncIterator[AcceptorEvent]:
         while True:
@@ -301,6 +339,7 @@ class CCNETAcceptor(BanknoteAcceptor):
     async def _reinitialise(self) -> None:
         log.warning("ccnet power-up seen: resetting and reading the device again")
         self._escrow_note = None
+        self._unacked = None  # a power-up forgets its unacknowledged report
         self._wake_decision_waiters()
         try:
             await self._initialise(first_poll=False)
@@ -313,11 +352,20 @@ class CCNETAcceptor(BanknoteAcceptor):
         """POLL (to learn about a note left in the path), RESET, wait out initialising,
         IDENTIFICATION, GET BILL TABLE, then the host's enable mask (none = disabled)."""
         where = f"CCNET bill validator on {self.port_path}"
-        if first_poll and await self._exchange(Command.POLL) is None:
-            raise NoAnswer(
-                f"{where}: no answer to POLL at {self.baudrate} baud "
-                "(check power, cable, port name and the baud-rate DIP switch)"
-            )
+        if first_poll:
+            self._opening = True
+            try:
+                first = await self._exchange(Command.POLL)
+                if first is None:
+                    raise NoAnswer(
+                        f"{where}: no answer to POLL at {self.baudrate} baud "
+                        "(check power, cable, port name and the baud-rate DIP switch)"
+                    )
+                if isinstance(first, PollReply) and first.code in NOTE_IN_PATH:
+                    if await self._settle_note_in_path(first):
+                        return  # a stacked report waits for the core: no RESET to erase it
+            finally:
+                self._opening = False
         if not isinstance(await self._exchange(Command.RESET), Ack):
             raise NoAnswer(f"{where}: RESET not acknowledged")
         deadline = time.monotonic() + self.init_timeout
@@ -338,6 +386,45 @@ class CCNETAcceptor(BanknoteAcceptor):
             Command.ENABLE_BILL_TYPES,
             enable_bill_types_data(self._enabled_types, self._enabled_types),
         )
+
+    async def _settle_note_in_path(self, reply: PollReply) -> bool:
+        """The host died with a note on its way: let it finish (a note left in escrow is
+        returned: its session is gone). True when it ended stacked and unacknowledged: then it
+        is reported as NoteStacked(found_at_open) and the device is set up without a RESET."""
+        deadline = time.monotonic() + self.init_timeout + 10
+        while reply.code != STACKED and reply.code in NOTE_IN_PATH:
+            if time.monotonic() > deadline:
+                log.error("ccnet note still in the path after waiting: resetting")
+                return False
+            action = self._proto.escrow_action()
+            if action is not None:
+                await self._exchange(action, retry_on_timeout=False)
+            await asyncio.sleep(self.poll_interval)
+            polled = await self._exchange(Command.POLL)
+            if isinstance(polled, PollReply):
+                reply = polled
+        if reply.code != STACKED:
+            return False
+        bill_type = reply.arg if reply.arg is not None else self._open_stacked_type
+        # Disabled (legal with the report pending) so IDENTIFICATION and the bill table may be read.
+        await self._exchange(Command.ENABLE_BILL_TYPES, bytes(6))
+        identification = await self._exchange(Command.IDENTIFICATION)
+        if isinstance(identification, Identification):
+            self._identity = identification.as_dict()
+        await self._read_bill_table()
+        paise = self._bill_values.get(bill_type) if bill_type is not None else None
+        if paise is None:
+            log.error("ccnet stacked report of unknown bill type %s at open: flagged", bill_type)
+            self._emit(NoteFoundAtPowerUp("stacker", None))
+            return False
+        pending = _UnackedStack(uuid.uuid4().hex, paise)
+        if not self.confirm_credits:
+            pending.durable.set()
+        self._unacked = pending
+        log.warning("ccnet note stacked while the host was away note_id=%s paise=%d",
+                    pending.note_id, paise)
+        self._emit(NoteStacked(pending.note_id, paise, found_at_open=True))
+        return True
 
     async def _read_bill_table(self) -> None:
         reply = await self._exchange(Command.GET_BILL_TABLE)
@@ -418,8 +505,6 @@ class CCNETAcceptor(BanknoteAcceptor):
             self._last_io = time.monotonic()
             events = self._proto.receive(chunk)
             outgoing = self._proto.data_to_send()
-            if outgoing:
-                await self._write(outgoing)
             reply: Reply | None = None
             damaged = False
             for event in events:
@@ -429,6 +514,11 @@ class CCNETAcceptor(BanknoteAcceptor):
                     damaged = True
                 else:
                     self._on_protocol_event(event)
+            if isinstance(reply, PollReply) and reply.code == STACKED:
+                if not await self._may_ack_stacked():
+                    outgoing = b""  # the validator repeats the report; ACK when durable
+            if outgoing:
+                await self._write(outgoing)
             if reply is not None:
                 return reply
             if damaged:
@@ -438,6 +528,22 @@ class CCNETAcceptor(BanknoteAcceptor):
                 if naks >= self.retries:
                     return None
                 deadline = time.monotonic() + timeout
+
+    async def _may_ack_stacked(self) -> bool:
+        """ACK a "stacked" report only when its credit is durable in the core's journal."""
+        if self._opening:
+            return False  # not yet known whose note it is
+        pending = self._unacked
+        if pending is None:
+            return True  # a repeat of a note already acknowledged
+        if not pending.durable.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.ack_wait):
+                    await pending.durable.wait()
+        if pending.durable.is_set():
+            self._unacked = None
+            return True
+        return False
 
     def _link_failed(self, command: Command) -> None:
         self._failures += 1
@@ -467,6 +573,8 @@ class CCNETAcceptor(BanknoteAcceptor):
                 self._set_status(status)
         elif isinstance(event, Escrow):
             self._on_escrow(event)
+        elif isinstance(event, Stacked | StackedRepeat) and self._opening:
+            self._open_stacked_type = event.bill_type  # settled by _settle_note_in_path
         elif isinstance(event, Stacked):
             note_id, paise = self._escrow_note or (uuid.uuid4().hex, event.paise or 0)
             self._escrow_note = None
@@ -474,6 +582,10 @@ class CCNETAcceptor(BanknoteAcceptor):
                 log.error("ccnet stacked type %d differs from escrow", event.bill_type)
                 paise = event.paise
             log.info("ccnet stacked note_id=%s paise=%d", note_id, paise)
+            pending = _UnackedStack(note_id, paise)
+            if not self.confirm_credits:
+                pending.durable.set()
+            self._unacked = pending
             self._emit(NoteStacked(note_id, paise))
             self._wake_decision_waiters()
         elif isinstance(event, StackedRepeat):
@@ -495,6 +607,11 @@ class CCNETAcceptor(BanknoteAcceptor):
 
     def _on_escrow(self, event: Escrow) -> None:
         self._last_hold = time.monotonic()
+        if self._opening:
+            log.warning("ccnet note left in escrow at open (bill type %d): returning it",
+                        event.bill_type)
+            self._proto.decide(Command.RETURN)
+            return
         if event.paise is None:
             # A bill type we do not know for our country: never offer it to the host.
             log.error("ccnet escrow of unknown bill type %d: returning it", event.bill_type)
