@@ -48,8 +48,9 @@ test: deps
 # each; `make test` runs 30). Every run prints its seed; EMITRA_KILL_SEED=<seed> replays it.
 SOAK_RUNS ?= 300
 soak: deps
-	$(PY) -m pytest -q tests/faults/test_random_kill.py --runs $(SOAK_RUNS)
-	$(PY) -m pytest -q tests/faults/test_random_kill_card.py --runs $(SOAK_RUNS)
+	$(PY) -m pytest -q tests/faults/test_random_kill.py --runs $(SOAK_RUNS); cash=$$?; \
+	$(PY) -m pytest -q tests/faults/test_random_kill_card.py --runs $(SOAK_RUNS); card=$$?; \
+	exit $$(( cash || card ))
 
 bench: deps
 	$(PY) -m bench all
