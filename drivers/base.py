@@ -92,7 +92,8 @@ class StatusChanged:
 
 @dataclass(frozen=True)
 class NoteFoundAtPowerUp:
-    """At power-up the device reported a note in its path (where = "validator" or "stacker").
+    """At power-up the device reported a note in its path (where = "validator" or "stacker"),
+    or none ("none": the core checks whether a note it asked to stack is unaccounted for).
 
     A note "in stacker" may have been stacked without our journal seeing it: recovery must
     credit it or flag it for reconciliation.

@@ -790,6 +790,8 @@ class Kiosk:
             await self._found_stacked(event)
         elif isinstance(event, NoteStacked):
             await self._credit(event)
+        elif isinstance(event, NoteReturned) and event.note_id == "returned-at-open":
+            self._stacking_returned()
         elif isinstance(event, NoteReturned):
             if s is not None and s.opened:
                 self.journal.append(
@@ -842,8 +844,10 @@ class Kiosk:
         """A note was in the acceptor's path when the power went. If the device says it went into
         the cashbox and what it was worth, it is the citizen's money: a voucher of its own,
         printed now. If its value is unknown, the engineer must reconcile (cash count)."""
-        if event.where == "stacker" and await self._credit_to_intent(None, event.paise):
+        if event.where in ("stacker", "none") and await self._credit_to_intent(None, event.paise):
             return
+        if event.where == "none":
+            return  # an ordinary power-up with every stacked note accounted for
         self.journal.append("unattributed_note", "-", {"where": event.where,
                                                        "paise": event.paise})
         log_event(log, "note found in the acceptor at power-up", logging.WARNING,
@@ -854,6 +858,17 @@ class Kiosk:
             orphan = s is None or s.state != State.PAYING
             await self._credit(NoteStacked(new_id("P", self.terminal_id), event.paise),
                                force_orphan=orphan)
+
+    def _stacking_returned(self) -> None:
+        """The driver returned a note it found in escrow while opening: the last note the kiosk
+        asked to stack went back to the citizen, so no later power-up may claim it."""
+        from terminal.found_notes import last_stack_intent
+
+        intent = last_stack_intent(self.journal)
+        if intent is not None and not intent.credited and not intent.returned:
+            self.journal.append("note_returned", intent.session_id,
+                                {"note_id": intent.note_id, "paise": intent.paise})
+            log_event(log, "note in escrow at start-up returned", session=intent.session_id)
 
     async def _found_stacked(self, event: NoteStacked) -> None:
         """The validator was still reporting a note stacked when the driver opened: the core

@@ -340,12 +340,14 @@ async def test_power_cut_note_in_stacker_found_after_reopen(sim):
 async def test_power_cut_while_running_reinitialises(rig):
     sim, acceptor, events = rig
     await acceptor.enable({R500})
+    cut = events.mark()
     sim.power_cut(note_in="validator")
-    found = await events.wait_for(NoteFoundAtPowerUp)
+    found = await events.wait_for(NoteFoundAtPowerUp, after=cut)
     assert found.where == "validator"
     await events.wait_status(DeviceState.ONLINE, "idling", after=events.items.index(found))
     assert sim.enabled_mask == 1 << 5  # the host's mask is restored after the reset
-    assert len(events.of(NoteFoundAtPowerUp)) == 1
+    # The fresh unit's first power-up says "none" (nothing in the path); the cut says where.
+    assert [e.where for e in events.of(NoteFoundAtPowerUp)] == ["none", "validator"]
 
 
 async def test_port_lost_goes_offline_quietly(sim):

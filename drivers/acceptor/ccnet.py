@@ -601,7 +601,7 @@ class CCNETAcceptor(BanknoteAcceptor):
             log.info("ccnet rejected reason=%s code=0x%02x", event.reason, event.code)
             self._emit(NoteRejected(event.reason, None))
         elif isinstance(event, PowerUpNote):
-            log.warning("ccnet power-up with a note in the %s", event.where)
+            log.warning("ccnet power-up, note in the path: %s", event.where)
             self._escrow_note = None
             self._emit(NoteFoundAtPowerUp(event.where))
 
@@ -611,6 +611,7 @@ class CCNETAcceptor(BanknoteAcceptor):
             log.warning("ccnet note left in escrow at open (bill type %d): returning it",
                         event.bill_type)
             self._proto.decide(Command.RETURN)
+            self._escrow_note = ("returned-at-open", 0)  # its value is the core's to know
             return
         if event.paise is None:
             # A bill type we do not know for our country: never offer it to the host.

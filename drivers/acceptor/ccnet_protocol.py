@@ -230,7 +230,7 @@ class Rejected:
 
 @dataclass(frozen=True)
 class PowerUpNote:
-    where: str  # "validator" | "stacker"
+    where: str  # "none" | "validator" | "stacker"
 
 
 @dataclass(frozen=True)

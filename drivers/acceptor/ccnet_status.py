@@ -58,7 +58,9 @@ _STATES = (
 POLL_STATES: dict[int, PollStateInfo] = {info.code: info for info in _STATES}
 
 # Power-up states that say where a note was left when the power went.
-POWER_UP_NOTE = {0x11: "validator", 0x12: "stacker"}
+# "none": powered up with nothing in the path (a note whose "stacked" report died with the
+# power may still be in the cassette: the core decides from its journal).
+POWER_UP_NOTE = {0x10: "none", 0x11: "validator", 0x12: "stacker"}
 POWER_UP_STATES = frozenset((0x10, 0x11, 0x12))
 
 # Reject reason (data byte of 0x1C) -> drivers.base.REJECT_REASONS word.

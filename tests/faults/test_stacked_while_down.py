@@ -117,3 +117,35 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
             restarted.terminate()
             await restarted.wait()
         await rig.stop()
+
+
+async def test_whole_kiosk_power_cut_after_stacking_credits_the_note(tmp_path):
+    """The validator loses power too: its unacknowledged "stacked" report is gone and it powers
+    up with an empty path. The journal's unsettled stacking says whose note is in the cassette."""
+    rig = SimRig(tmp_path)
+    await rig.start()
+    site = rig.write_config(tmp_path / "site.toml", acceptor=SLOW_POLL)
+    journal_path = tmp_path / "journal.sqlite"
+    restarted = None
+    try:
+        proc, url = await start_core(site, tmp_path)
+        citizen = await _paying(url)
+        rig.acceptor_sim.insert_note(200)
+        await _wait(lambda: sum(rig.acceptor_sim.stacked) == 200)
+        os.kill(proc.pid, signal.SIGKILL)
+        rig.acceptor_sim.power_cut()
+        await proc.wait()
+        await citizen.__aexit__(None, None, None)
+        assert "credit" not in _journal_kinds(journal_path)
+
+        restarted, _ = await start_core(site, tmp_path)
+        report = await settled_journal(journal_path)
+        assert report["ok"], report["problems"]
+        assert report["totals"]["credited"] == 20000 == sum(rig.acceptor_sim.stacked) * 100
+        await _wait(lambda: len(rig.central.vouchers()) == 1, timeout=10, step=0.1)
+        assert [v["amount_paise"] for v in rig.central.vouchers()] == [20000]
+    finally:
+        if restarted is not None and restarted.returncode is None:
+            restarted.terminate()
+            await restarted.wait()
+        await rig.stop()
