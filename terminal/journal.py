@@ -7,6 +7,9 @@ step is recorded once — append() then returns None instead of a second row.
 Kinds (each one, its key and its data: docs/journal.md):
   session_opened, bill, credit, note_returned, settled, posted, voucher_posted, printed,
   print_failed, session_closed, unattributed_note, maintenance, fault
+
+Personal fields are encrypted on the way in and opened on the way out (terminal/journal_crypto.py),
+so callers see the values they appended; the files are 0600 whatever the umask.
 """
 
 from __future__ import annotations
@@ -21,6 +24,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from terminal.journal_crypto import (
+    HASH_SUFFIX,
+    KEY_FILE_ENV,
+    KEY_FILE_NAME,
+    PREFIX,
+    FieldCipher,
+    JournalKeyError,
+    create_key,
+    has_personal,
+    read_key,
+    reveal,
+)
+
+__all__ = ["CrashPoint", "Event", "Journal", "JournalKeyError", "utc_now"]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -32,7 +50,19 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
 CREATE INDEX IF NOT EXISTS events_kind ON events(kind);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+FILE_MODE = 0o600
+
+
+def _restrict(path: Path) -> None:
+    """0600 on a journal file, whatever the umask; a file we do not own (an engineer's `verify`
+    as another user) is left as it is."""
+    try:
+        if path.exists() and path.stat().st_mode & 0o777 != FILE_MODE:
+            path.chmod(FILE_MODE)
+    except PermissionError:
+        pass
 
 
 def utc_now() -> str:
@@ -69,23 +99,85 @@ class CrashPoint:
 
 
 class Journal:
-    """Durable, append-only event log."""
+    """Durable, append-only event log.
 
-    def __init__(self, path: str | Path) -> None:
+    key_file: the key for personal fields; default $EMITRA_JOURNAL_KEY_FILE, else journal.key
+    beside the journal. Made at the first personal field if missing; a journal that already has
+    encrypted fields and no (or another) key is a JournalKeyError at open, not a silent blank.
+    """
+
+    def __init__(self, path: str | Path, key_file: str | Path | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        _restrict(self.path)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):  # SQLite gives them the main file's mode; old ones too
+            _restrict(self.path.with_name(self.path.name + suffix))
         self._crash = CrashPoint(os.environ.get("EMITRA_CRASH_AFTER"))
+        self.key_file = Path(
+            key_file or os.environ.get(KEY_FILE_ENV) or self.path.parent / KEY_FILE_NAME
+        )
+        self._cipher = self._load_cipher()
+        self._key_recorded = False
+
+    def _load_cipher(self) -> FieldCipher | None:
+        """The key once, at open (never per append); checked against the one the journal used."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'key_id'").fetchone()
+        if not self.key_file.exists():
+            if row is not None:
+                raise JournalKeyError(
+                    f"journal {self.path} has encrypted fields but its key {self.key_file} is"
+                    f" missing: restore the key file (or set {KEY_FILE_ENV})"
+                )
+            return None
+        _restrict(self.key_file)
+        cipher = FieldCipher(read_key(self.key_file))
+        if row is not None and row[0] != cipher.key_id:
+            raise JournalKeyError(
+                f"journal key {self.key_file} is not the key journal {self.path} was written"
+                f" with (key id {cipher.key_id}, journal expects {row[0]})"
+            )
+        return cipher
+
+    def _writing_cipher(self) -> FieldCipher:
+        """The cipher for a personal field: the key is made at first use, and its id recorded
+        (once per open) before the first event it seals."""
+        if self._cipher is None:
+            self._cipher = self._reading_cipher(create=True)
+        if not self._key_recorded:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(name, value) VALUES ('key_id', ?)",
+                (self._cipher.key_id,),
+            )
+            self._key_recorded = True
+        return self._cipher
+
+    def _reading_cipher(self, create: bool = False) -> FieldCipher:
+        """The cipher for a sealed field; a reader opened before the writer made the key loads
+        it now."""
+        if self._cipher is None:
+            if create and not self.key_file.exists():
+                create_key(self.key_file)
+            self._cipher = self._load_cipher()
+            if self._cipher is None:
+                raise JournalKeyError(
+                    f"journal {self.path} has encrypted fields but its key {self.key_file} is"
+                    " missing"
+                )
+        return self._cipher
 
     def append(
         self, kind: str, session_id: str, data: dict[str, Any], key: str | None = None
     ) -> Event | None:
         """Write one event durably. Returns None if an event with the same key already exists."""
         at = utc_now()
-        body = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        stored = self._writing_cipher().protect(data) if has_personal(data) else data
+        body = json.dumps(stored, ensure_ascii=False, sort_keys=True)
         try:
             cursor = self._db.execute(
                 "INSERT INTO events(at, session_id, kind, key, data) VALUES (?, ?, ?, ?, ?)",
@@ -115,7 +207,22 @@ class Journal:
             query += " WHERE " + " AND ".join(clauses)
         query += " ORDER BY seq"
         for seq, at, sid, kind, key, data in self._db.execute(query, args):
-            yield Event(seq, at, sid, kind, key, json.loads(data))
+            value = json.loads(data)
+            if PREFIX in data:
+                value = reveal(value, self._cipher or self._reading_cipher())
+            yield Event(seq, at, sid, kind, key, value)
+
+    def sessions_of_consumer(self, consumer_number: str) -> list[str]:
+        """Sessions opened for this consumer number, found by its keyed hash (or, in an old
+        journal, its clear value) without opening every event."""
+        hashed = self._cipher.lookup_hash(consumer_number) if self._cipher else None
+        rows = self._db.execute(
+            "SELECT session_id FROM events WHERE kind = 'session_opened' AND"
+            f" (json_extract(data, '$.consumer_number{HASH_SUFFIX}') = ?"
+            "  OR json_extract(data, '$.consumer_number') = ?) ORDER BY seq",
+            (hashed, consumer_number),
+        )
+        return [sid for (sid,) in rows]
 
     def close(self) -> None:
         self._db.close()

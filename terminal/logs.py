@@ -1,16 +1,42 @@
-"""Structured logging: one JSON line per event, personal data masked before it is written."""
+"""Structured logging: one JSON line per event, personal data masked before it is written.
+
+Masking must hide who paid, yet keep every line matchable to the journal: session, transaction,
+voucher, note and receipt ids (S-…, T-…, V-…, P-…, A-…, RCPT-…) pass untouched, even though
+they hold long digit runs. Personal values are masked by field name, and in free text (error
+messages, URLs) by patterns that an id cannot match.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-# Long digit runs are consumer numbers, phones, Aadhaar or card numbers: keep the last 4.
-_DIGIT_RUN = re.compile(r"\d{8,19}")
+LOG_FILE_MODE = 0o640
+
+# An id the kiosk or central made: a prefix, a dash, then letters/digits/dashes. Kept whole.
+_ID = r"(?<![\w-])(?:[STVPA]|RCPT)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+# PAN (income tax): five letters, four digits, a letter.
+_PAN = r"(?<![A-Za-z0-9])[A-Z]{5}\d{4}[A-Z](?![A-Za-z0-9])"
+# Aadhaar or a card number written in groups of four: 1234 5678 9012, 4111-1111-1111-1111.
+_GROUPED = r"(?<![\d-])\d{4}(?:[ -]\d{4}){2,4}(?![\d-])"
+# An Indian mobile written with a space: +91 98290 12345, 98290 12345.
+_MOBILE = r"(?<!\d)(?:\+?91[ -]?)?[6-9]\d{4}[ -]\d{5}(?!\d)"
+# Any other long digit run: consumer numbers, phones, Aadhaar, card numbers.
+_DIGIT_RUN = r"\d{8,19}"
+_TEXT = re.compile(f"(?P<id>{_ID})|(?P<pii>{_PAN}|{_GROUPED}|{_MOBILE}|{_DIGIT_RUN})")
+
+# Fields whose value is personal whatever it looks like; names are masked as names.
+PERSONAL_NUMBER_FIELDS = frozenset({
+    "consumer", "consumer_number", "mobile", "mobile_number", "phone", "phone_number",
+    "aadhaar", "aadhaar_number", "pan", "card_number", "account", "bill_id",
+})
+PERSONAL_NAME_FIELDS = frozenset({"name", "consumer_name", "holder", "card_holder"})
 
 
 def mask_digits(value: str, keep: int = 4) -> str:
@@ -25,8 +51,33 @@ def mask_name(name: str) -> str:
     return " ".join(w[:2] + "*" * max(0, len(w) - 2) for w in name.split())
 
 
+def _mask_match(m: re.Match[str]) -> str:
+    if m.group("id") is not None:
+        return m.group("id")
+    text = m.group("pii")
+    return "".join("X" if c.isalnum() else c for c in text[:-4]) + text[-4:]
+
+
 def mask_text(text: str) -> str:
-    return _DIGIT_RUN.sub(lambda m: mask_digits(m.group(0)), text)
+    """Free text with personal numbers masked (last 4 kept) and ids left exactly as they are."""
+    return _TEXT.sub(_mask_match, text)
+
+
+def mask_field(name: str, value: Any) -> Any:
+    """A log field's value, masked by what the field is and then by what the text looks like."""
+    if isinstance(value, dict):
+        return {k: mask_field(k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_field(name, v) for v in value]
+    if not isinstance(value, str):
+        if name in PERSONAL_NUMBER_FIELDS and isinstance(value, int):
+            return mask_digits(str(value))
+        return value
+    if name in PERSONAL_NAME_FIELDS:
+        return mask_name(value)
+    if name in PERSONAL_NUMBER_FIELDS:
+        return mask_digits(value)
+    return mask_text(value)
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,10 +90,21 @@ class JsonFormatter(logging.Formatter):
         }
         fields = getattr(record, "fields", None)
         if fields:
-            entry.update({k: mask_text(v) if isinstance(v, str) else v for k, v in fields.items()})
+            entry.update({k: mask_field(k, v) for k, v in fields.items()})
         if record.exc_info:
             entry["error"] = mask_text(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _private_log_file(path: Path) -> None:
+    """Create the log 0640 whatever the umask (outside systemd there is no UMask=), and tighten
+    one an older version left wider."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_FILE_MODE))
+    try:
+        if path.stat().st_mode & 0o777 & ~LOG_FILE_MODE:
+            path.chmod(LOG_FILE_MODE)
+    except PermissionError:
+        pass
 
 
 def setup_logging(
@@ -60,6 +122,7 @@ def setup_logging(
     if log_dir:
         path = Path(log_dir) / f"{name}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
+        _private_log_file(path)
         handler = logging.FileHandler(path, encoding="utf-8")
         handler.setFormatter(formatter)
         root.addHandler(handler)
