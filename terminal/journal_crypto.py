@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from Crypto.Cipher import AES
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from terminal.logs import mask_digits, mask_name
 
@@ -107,19 +108,17 @@ class FieldCipher:
     """Seals and opens personal fields with one key, derived once (appends stay microseconds)."""
 
     def __init__(self, master: bytes) -> None:
-        self._enc = _subkey(master, b"aes-gcm/v1")
-        self._mac = _subkey(master, b"lookup-hmac/v1")
+        self._aead = AESGCM(_subkey(master, b"aes-gcm/v1"))  # one object: ~2 us a field
+        self._mac = hmac.new(_subkey(master, b"lookup-hmac/v1"), digestmod=hashlib.sha256)
         self.key_id = _subkey(master, b"key-id")[:8].hex()
 
     # ---------------------------------------------------------------- one value
 
     def seal(self, field: str, value: Any) -> str:
         nonce = secrets.token_bytes(_NONCE)
-        cipher = AES.new(self._enc, AES.MODE_GCM, nonce=nonce)
-        cipher.update(field.encode())
         plain = json.dumps(value, ensure_ascii=False).encode()
-        body, tag = cipher.encrypt_and_digest(plain)
-        return PREFIX + base64.b64encode(nonce + body + tag).decode("ascii")
+        sealed = self._aead.encrypt(nonce, plain, field.encode())  # ciphertext | 16-byte tag
+        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
     def open(self, field: str, token: str) -> Any:
         try:
@@ -128,11 +127,9 @@ class FieldCipher:
             raise JournalKeyError(f"field {field!r}: damaged token") from None
         if len(raw) < _NONCE + _TAG:
             raise JournalKeyError(f"field {field!r}: damaged token")
-        cipher = AES.new(self._enc, AES.MODE_GCM, nonce=raw[:_NONCE])
-        cipher.update(field.encode())
         try:
-            plain = cipher.decrypt_and_verify(raw[_NONCE:-_TAG], raw[-_TAG:])
-        except ValueError:
+            plain = self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], field.encode())
+        except InvalidTag:
             raise JournalKeyError(
                 f"field {field!r} does not decrypt: wrong journal key, or the journal was altered"
             ) from None
@@ -140,7 +137,9 @@ class FieldCipher:
 
     def lookup_hash(self, value: str) -> str:
         """Keyed hash of a number: equal numbers match, the number cannot be guessed back."""
-        return hmac.new(self._mac, value.encode(), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
 
     # ---------------------------------------------------------------- event data
 

@@ -60,8 +60,10 @@ def test_round_trip_fold_sees_the_values_appended(tmp_path):
     assert s.consumer_number == CONSUMER and s.bill.consumer_name == NAME
     assert s.bill.bill_id == BILL["bill_id"] and s.paid_paise == 50000
     j.close()
-    # Reopened (a restart): same values, same key.
-    assert [e.data for e in Journal(tmp_path / "j.sqlite").events()][:2] == [OPENED, BILL]
+    # Reopened (a restart): same values, same key, same lookup hash.
+    again = Journal(tmp_path / "j.sqlite")
+    assert [e.data for e in again.events()][:2] == [OPENED, BILL]
+    assert again.sessions_of_consumer(CONSUMER) == ["S-1"]
 
 
 def test_on_disk_tokens_masked_copy_and_lookup_hash(tmp_path):
