@@ -28,7 +28,7 @@ from terminal.central.client import CentralClient, CentralError
 from terminal.central.reference import Posted, ReferenceDialect
 from terminal.session import Bill
 
-FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 QUICK = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 PROVIDER, CONSUMER = "JVVNL", "210412345678"
 # A property failing on several explicit examples fails as a group of AssertionErrors.

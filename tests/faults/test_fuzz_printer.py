@@ -26,7 +26,7 @@ from drivers.printer.status import (
     request,
 )
 
-FUZZ = settings(max_examples=600, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 KNOWN_WORDS = {row[2] for row in STATUS_BITS} | set(BLOCKING) | {"disconnected"}
 
 status_bytes = st.integers(0, 255).filter(is_status_byte)
