@@ -1,69 +1,148 @@
 """Store-and-forward to central. The outbox is a view of the journal, not a second store:
 a payment is pending while its `settled` event has no `posted` event, so nothing can be
 pending in memory only. Every post carries the terminal's transaction id as idempotency key,
-so a retry after a lost answer never makes a second payment."""
+so a retry after a lost answer never makes a second payment.
+
+Central is one destination (terminal/central/link.py): while it is down one probe at a time goes
+out on an exponential clock; once it answers the queue drains in order with a few requests in
+flight, so central, not the kiosk, sets the rate. Only central's business refusals are final
+(terminal/central/client.py FINAL_CODES); a final refusal of money already taken becomes a
+refund voucher for that amount plus an alarm, and the voucher is posted like any other.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from terminal.central import CentralError
+from terminal.central.client import FINAL_CODES
+from terminal.central.link import Link
 from terminal.journal import Journal
 from terminal.logs import log_event
 from terminal.session import Session, fold
 
 log = logging.getLogger("outbox")
 
+DRAIN_IN_FLIGHT = 4  # requests in flight while draining a backlog ([central] drain_in_flight)
+ALARM_SESSION = "maintenance"  # where terminal/maintenance.py journals and restores alarms
+REFUSED_ALARM = "payment_refused_by_central"
 
-@dataclass
-class _Backoff:
-    delay: float
-    next_try: float
+
+class _Skipped(Exception):
+    """Not sent: central is down and a probe is already out (or not yet due)."""
+
+
+def refund_voucher_id(txn_id: str) -> str:
+    """Deterministic, so a crash between the refusal and the voucher makes the same voucher."""
+    return f"V{txn_id[1:]}-R" if txn_id.startswith("T-") else f"V-R-{txn_id}"
+
+
+def refusal_is_final(s: Session) -> bool:
+    """Journals before this rule wrote post_refused for 401/429 too; those are retried."""
+    if s.refused_code is None and s.refusal_final is None:
+        return False
+    return bool(s.refusal_final) if s.refusal_final is not None else s.refused_code in FINAL_CODES
+
+
+def needs_payment(s: Session) -> bool:
+    return bool(s.amount_paise) and s.receipt_no is None and s.refund_voucher_id is None
+
+
+def needs_work(s: Session) -> bool:
+    return (
+        needs_payment(s)
+        or bool(s.voucher_id and not s.voucher_posted)
+        or bool(s.refund_voucher_id and not s.refund_posted)
+    )
 
 
 class Outbox:
     def __init__(self, journal: Journal, central, config: dict, clock=time.monotonic) -> None:
+        section = config["central"]
         self.journal = journal
         self.central = central
-        self.initial = config["central"]["retry_initial_s"]
-        self.ceiling = config["central"]["retry_max_s"]
+        self.initial = section["retry_initial_s"]
+        self.ceiling = section["retry_max_s"]
+        self.in_flight_max = max(1, int(section.get("drain_in_flight", DRAIN_IN_FLIGHT)))
         self.clock = clock
-        self._backoff: dict[str, _Backoff] = {}
+        self.link = Link(self.initial, self.ceiling, clock)
         self._in_flight: set[str] = set()
+        # The worker's copy of pending() in settle order, rebuilt when it runs dry.
+        self._queue: deque[Session] | None = None
         # Sessions the kiosk is completing right now; the worker leaves them to it.
         self.busy_sessions: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.last_error: str | None = None
+        self.attempts = 0  # requests sent to central (tests, bench)
+        # Called with (code, message) for a final refusal; the core may point it at
+        # Maintenance.raise_alarm. Unset, the alarm is journaled as maintenance does it.
+        self.on_alarm: Callable[[str, str], Any] | None = None
 
     # ------------------------------------------------------------------ one attempt
 
-    async def post_payment(self, s: Session) -> bool:
+    async def _send(self, call: Callable[[], Awaitable[Any]], *, live: bool) -> Any:
+        """One request through the link: skipped while down unless it may be the probe."""
+        if not self.link.may_probe(live=live):
+            raise _Skipped
+        probe = self.link.down
+        if probe:
+            self.link.probing = True
+        self.attempts += 1
+        try:
+            result = await call()
+        except CentralError as exc:
+            if exc.retryable:
+                self.last_error = str(exc)
+                self.link.failed(str(exc), self._pending_hint(), exc.retry_after, probe=probe)
+            else:
+                self.link.answered(self._pending_hint())
+            raise
+        finally:
+            if probe:
+                self.link.probing = False
+        self.link.answered(self._pending_hint())
+        self.last_error = None
+        return result
+
+    def _pending_hint(self) -> int:
+        return len(self._queue) if self._queue is not None else 1
+
+    def _requeue(self, s: Session) -> None:
+        """The kiosk's own attempt did not get through: the worker takes it from here."""
+        if self._queue is not None and all(q.session_id != s.session_id for q in self._queue):
+            self._queue.append(s)
+        self._wake.set()
+
+    async def post_payment(self, s: Session, *, live: bool = True) -> bool:
         """Try once to post the session's payment; True when central confirmed it."""
         assert s.txn_id and s.bill is not None
         if s.receipt_no is not None or s.txn_id in self._in_flight:
             return s.receipt_no is not None
+        if s.refund_voucher_id is not None:
+            return False  # refused for good and refunded: never posted again
+        if self.journal.has_key(f"posted:{s.txn_id}"):
+            self._refresh(s, ("posted",))
+            return True
         self._in_flight.add(s.txn_id)
         try:
-            posted = await self.central.post_payment(
-                {
-                    "txn_id": s.txn_id,
-                    "bill_id": s.bill.bill_id,
-                    "provider": s.provider,
-                    "consumer_number": s.consumer_number,
-                    "amount_paise": s.amount_paise,
-                    "tendered_paise": s.paid_paise,
-                    "notes": s.notes,
-                    "paid_at": s.paid_at,
-                    "voucher_id": s.voucher_id,
-                    "voucher_paise": s.voucher_paise,
-                }
-            )
+            posted = await self._send(lambda: self.central.post_payment(self._body(s)), live=live)
+        except _Skipped:
+            if live:
+                self._requeue(s)
+            return False
         except CentralError as exc:
-            self._failed(s.txn_id, s.session_id, exc, "post_refused")
+            if exc.retryable:
+                log.debug("post failed, will retry: %s %s", s.txn_id, exc)
+                if live:
+                    self._requeue(s)
+            else:
+                self._refused(s, exc)
             return False
         finally:
             self._in_flight.discard(s.txn_id)
@@ -80,87 +159,150 @@ class Outbox:
         if ev is not None:
             s.apply(ev)
         else:  # posted by a concurrent attempt: refresh from the journal
-            for e in self.journal.events(session_id=s.session_id, kinds=("posted",)):
-                s.apply(e)
-        self._backoff.pop(s.txn_id, None)
-        self.last_error = None
+            self._refresh(s, ("posted",))
         log_event(
             log, "payment posted", session=s.session_id, txn=s.txn_id, receipt=posted.receipt_no
         )
         return True
 
-    async def post_voucher(self, s: Session) -> bool:
-        assert s.voucher_id
-        if s.voucher_posted or s.voucher_id in self._in_flight:
-            return s.voucher_posted
-        self._in_flight.add(s.voucher_id)
-        try:
-            await self.central.post_voucher(
-                s.voucher_id, s.txn_id, s.voucher_paise, s.paid_at or ""
-            )
-        except CentralError as exc:
-            self._failed(s.voucher_id, s.session_id, exc, "voucher_refused")
-            return False
-        finally:
-            self._in_flight.discard(s.voucher_id)
+    @staticmethod
+    def _body(s: Session) -> dict[str, Any]:
+        assert s.bill is not None
+        return {
+            "txn_id": s.txn_id,
+            "bill_id": s.bill.bill_id,
+            "provider": s.provider,
+            "consumer_number": s.consumer_number,
+            "amount_paise": s.amount_paise,
+            "tendered_paise": s.paid_paise,
+            "notes": s.notes,
+            "paid_at": s.paid_at,
+            "voucher_id": s.voucher_id,
+            "voucher_paise": s.voucher_paise,
+        }
+
+    def _refresh(self, s: Session, kinds: tuple[str, ...]) -> None:
+        for e in self.journal.events(session_id=s.session_id, kinds=kinds):
+            s.apply(e)
+
+    def _refused(self, s: Session, exc: CentralError) -> None:
+        """A final refusal of money already taken: a refund voucher for it, and an alarm."""
+        assert s.txn_id
         ev = self.journal.append(
-            "voucher_posted",
+            "post_refused",
             s.session_id,
-            {"voucher_id": s.voucher_id},
-            key=f"voucher_posted:{s.voucher_id}",
+            {"id": s.txn_id, "code": exc.code, "message": str(exc)[:200], "final": True},
+            key=f"post_refused:{s.txn_id}",
         )
         if ev is not None:
             s.apply(ev)
-        s.voucher_posted = True
-        self._backoff.pop(s.voucher_id, None)
-        return True
+        self._issue_refund(s)
 
-    def _failed(self, key: str, session_id: str, exc: CentralError, refused_kind: str) -> None:
-        self.last_error = str(exc)
-        if not exc.retryable:
-            # Central understood and said no: retrying will not change that. Keep it visible
-            # for reconciliation (heartbeat, maintenance), never silently dropped.
-            self.journal.append(
-                refused_kind,
-                session_id,
-                {"id": key, "code": exc.code, "message": str(exc)},
-                key=f"{refused_kind}:{key}",
-            )
-            log_event(
-                log,
-                "central refused",
-                logging.ERROR,
-                session=session_id,
-                id=key,
-                code=exc.code,
-                error=str(exc),
-            )
-            return
-        b = self._backoff.get(key)
-        delay = self.initial if b is None else min(self.ceiling, b.delay * 2)
-        self._backoff[key] = _Backoff(delay, self.clock() + delay)
-        log_event(
-            log,
-            "post failed, will retry",
-            logging.WARNING,
-            session=session_id,
-            id=key,
-            retry_in_s=delay,
-            error=str(exc),
+    def _issue_refund(self, s: Session) -> None:
+        assert s.txn_id
+        voucher_id = refund_voucher_id(s.txn_id)
+        ev = self.journal.append(
+            "refund_voucher",
+            s.session_id,
+            {
+                "voucher_id": voucher_id,
+                "txn_id": s.txn_id,
+                "amount_paise": s.amount_paise,
+                "code": s.refused_code,
+            },
+            key=f"refund_voucher:{s.txn_id}",
         )
-        self._wake.set()
+        if ev is None:
+            self._refresh(s, ("refund_voucher",))
+            return
+        s.apply(ev)
+        message = (
+            f"central refused payment {s.txn_id} ({s.refused_code}); "
+            f"{s.amount_paise} paise refunded as voucher {voucher_id}"
+        )
+        log_event(
+            log, "central refused a payment: refund voucher issued", logging.ERROR,
+            session=s.session_id, txn=s.txn_id, code=s.refused_code, voucher=voucher_id,
+            paise=s.amount_paise,
+        )
+        code = f"{REFUSED_ALARM}:{s.txn_id}"
+        if self.on_alarm is not None:
+            self.on_alarm(code, message)
+        else:
+            self.journal.append(
+                "maintenance",
+                ALARM_SESSION,
+                {"action": "alarm_raised", "engineer_id": "-", "code": code, "message": message},
+                key=f"alarm:{code}",
+            )
+
+    async def post_voucher(self, s: Session, *, live: bool = True) -> bool:
+        """Register the session's vouchers (overpayment, refund) with central."""
+        ok = True
+        for voucher_id, paise, issued_at, done in (
+            (s.voucher_id, s.voucher_paise, s.paid_at, s.voucher_posted),
+            (s.refund_voucher_id, s.refund_paise, s.refund_issued_at, s.refund_posted),
+        ):
+            if voucher_id and not done:
+                ok = await self._post_one_voucher(s, voucher_id, paise, issued_at, live) and ok
+        return ok
+
+    async def _post_one_voucher(
+        self, s: Session, voucher_id: str, paise: int, issued_at: str | None, live: bool
+    ) -> bool:
+        if voucher_id in self._in_flight:
+            return False
+        self._in_flight.add(voucher_id)
+        try:
+            await self._send(
+                lambda: self.central.post_voucher(voucher_id, s.txn_id, paise, issued_at or ""),
+                live=live,
+            )
+        except _Skipped:
+            if live:
+                self._requeue(s)
+            return False
+        except CentralError as exc:
+            if exc.retryable:
+                if live:
+                    self._requeue(s)
+            else:  # a voucher central will not take: the engineer must see it
+                self.journal.append(
+                    "voucher_refused",
+                    s.session_id,
+                    {"id": voucher_id, "code": exc.code, "message": str(exc)[:200]},
+                    key=f"voucher_refused:{voucher_id}",
+                )
+                log_event(
+                    log, "central refused a voucher", logging.ERROR,
+                    session=s.session_id, id=voucher_id, code=exc.code,
+                )
+            return False
+        finally:
+            self._in_flight.discard(voucher_id)
+        ev = self.journal.append(
+            "voucher_posted",
+            s.session_id,
+            {"voucher_id": voucher_id},
+            key=f"voucher_posted:{voucher_id}",
+        )
+        if ev is not None:
+            s.apply(ev)
+        else:
+            self._refresh(s, ("voucher_posted",))
+        return True
 
     # ------------------------------------------------------------------ the pending view
 
     def pending(self) -> list[Session]:
-        """Sessions with a payment or voucher central has not confirmed (and not refused)."""
+        """Sessions with a payment or voucher central has not confirmed (nor refused for good)."""
         settled: dict[str, None] = {}
         for ev in self.journal.events(kinds=("settled",)):
             settled[ev.session_id] = None
         done_keys = {
             ev.key
             for ev in self.journal.events(
-                kinds=("posted", "voucher_posted", "post_refused", "voucher_refused")
+                kinds=("posted", "voucher_posted", "voucher_refused", "refund_voucher")
             )
         }
         out = []
@@ -169,12 +311,12 @@ class Outbox:
             need_pay = (
                 s.amount_paise
                 and f"posted:{s.txn_id}" not in done_keys
-                and f"post_refused:{s.txn_id}" not in done_keys
+                and f"refund_voucher:{s.txn_id}" not in done_keys
             )
-            need_voucher = (
-                s.voucher_id
-                and f"voucher_posted:{s.voucher_id}" not in done_keys
-                and f"voucher_refused:{s.voucher_id}" not in done_keys
+            need_voucher = any(
+                vid and f"voucher_posted:{vid}" not in done_keys
+                and f"voucher_refused:{vid}" not in done_keys
+                for vid in (s.voucher_id, s.refund_voucher_id)
             )
             if need_pay or need_voucher:
                 out.append(s)
@@ -189,9 +331,9 @@ class Outbox:
         self._task = asyncio.create_task(self._run(), name="outbox")
 
     def kick(self) -> None:
-        """Try everything now (e.g. the network came back, or an engineer pressed send)."""
-        for b in self._backoff.values():
-            b.next_try = 0
+        """Try now (e.g. the network came back, or an engineer pressed send)."""
+        self.link.reset()
+        self._queue = None
         self._wake.set()
 
     async def stop(self) -> None:
@@ -205,8 +347,10 @@ class Outbox:
                 await self.flush()
             except Exception:
                 log.exception("outbox pass failed")
-            waits = [b.next_try - self.clock() for b in self._backoff.values()]
-            timeout = max(0.05, min(waits)) if waits else self.ceiling
+            if self.link.down:
+                timeout = max(0.05, self.link.wait_s())
+            else:
+                timeout = self.ceiling if not self._queue else 0.05
             self._wake.clear()
             try:
                 async with asyncio.timeout(timeout):
@@ -215,18 +359,51 @@ class Outbox:
                 pass
 
     async def flush(self) -> int:
-        """One pass over pending entries whose backoff has expired. Returns how many were sent."""
-        sent = 0
-        now = self.clock()
-        for s in self.pending():
+        """One pass: nothing while a probe is not due; else a probe, then (once central answers)
+        the queue in order with in_flight_max requests out. Returns sessions completed."""
+        if not self.link.may_probe():
+            return 0
+        if not self._queue:
+            self._queue = deque(self.pending())
+        queue = self._queue
+        done = 0
+
+        async def take_one() -> bool:
+            """The next entry; False when central went down on it (it stays first in line)."""
+            nonlocal done
+            s = queue.popleft()
             if s.session_id in self.busy_sessions:
-                continue
-            if s.amount_paise and s.receipt_no is None:
-                b = self._backoff.get(s.txn_id or "")
-                if b is None or b.next_try <= now:
-                    sent += await self.post_payment(s)
-            if s.voucher_id and not s.voucher_posted:
-                b = self._backoff.get(s.voucher_id)
-                if b is None or b.next_try <= now:
-                    sent += await self.post_voucher(s)
-        return sent
+                return True
+            if await self._work(s):
+                done += 1
+                return True
+            if self.link.down:
+                if all(q.session_id != s.session_id for q in queue):
+                    queue.appendleft(s)
+                return False
+            return True  # refused or broken: off the queue; pending() shows it if still due
+
+        async def worker() -> None:
+            while queue and self.link.may_probe() and await take_one():
+                pass
+
+        if not self.link.confirmed:  # a probe (or the first request): one entry, alone
+            if not queue or not await take_one():
+                return done
+        await asyncio.gather(*(worker() for _ in range(min(self.in_flight_max, len(queue)))))
+        return done
+
+    async def _work(self, s: Session) -> bool:
+        """Everything central still needs of one session; True when nothing is left."""
+        try:
+            if needs_payment(s) and refusal_is_final(s):
+                self._issue_refund(s)  # an old journal's final refusal, never refunded
+            if needs_payment(s) and not await self.post_payment(s, live=False):
+                return not needs_work(s)
+            if not await self.post_voucher(s, live=False):
+                return False
+        except Exception:
+            log.exception("outbox entry failed", extra={"fields": {"session": s.session_id}})
+            return False
+        return not needs_work(s)
+

@@ -100,6 +100,15 @@ class Session:
     print_failed: set[str] = field(default_factory=set)
     closed: str | None = None
     paid_at: str | None = None
+    # central refused the payment (post_refused): its code, and whether the refusal is final
+    # (None: an old journal that did not say; the outbox decides from the code)
+    refused_code: str | None = None
+    refusal_final: bool | None = None
+    # a final refusal of money already taken becomes a refund voucher (refund_voucher)
+    refund_voucher_id: str | None = None
+    refund_paise: int = 0
+    refund_issued_at: str | None = None
+    refund_posted: bool = False
 
     @property
     def paid_paise(self) -> int:
@@ -152,7 +161,17 @@ class Session:
             self.receipt_no = data["receipt_no"]
             self.verification = data["verification"]
         elif kind == "voucher_posted":
-            self.voucher_posted = True
+            if self.refund_voucher_id and data.get("voucher_id") == self.refund_voucher_id:
+                self.refund_posted = True
+            else:
+                self.voucher_posted = True
+        elif kind == "post_refused":
+            self.refused_code = data.get("code")
+            self.refusal_final = data.get("final")
+        elif kind == "refund_voucher":
+            self.refund_voucher_id = data["voucher_id"]
+            self.refund_paise = data["amount_paise"]
+            self.refund_issued_at = event.at
         elif kind == "printed":
             self.printed.add(data["doc"])
         elif kind == "print_failed":

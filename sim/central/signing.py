@@ -26,13 +26,21 @@ _NONCE_RE = re.compile(r"[0-9a-f]{32}")
 _SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 
 
-class AuthError(Exception):
-    """A request that fails the signature check; always answered with 401."""
+H_REPLY_SIGNATURE = "X-Reply-Signature"
 
-    def __init__(self, code: str, message: str) -> None:
+
+class AuthError(Exception):
+    """A request that fails the signature check; always answered with 401.
+
+    signer: the terminal whose signature did verify (stale timestamp, replayed nonce), so that
+    the 401 can be signed for it and its clock corrected from the reply's Date; None otherwise.
+    """
+
+    def __init__(self, code: str, message: str, signer: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.signer = signer
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,22 @@ def check_signature(
         raise AuthError(
             "stale_timestamp",
             f"timestamp is {int(now - ts)} s away from server time (allowed ±{TIMESTAMP_WINDOW_S})",
+            signer=terminal_id,
         )
     return SignedRequest(terminal_id=terminal_id, timestamp=ts, nonce=nonce)
+
+
+def reply_string_to_sign(status: int, nonce: str, date: str, body: bytes) -> bytes:
+    """The reply's five lines: a fixed tag (never a request method), status, the request's nonce,
+    the Date header as sent, and the body's SHA-256; joined by LF, no trailing newline."""
+    lines = ("REPLY", str(status), nonce, date, hashlib.sha256(body).hexdigest())
+    return "\n".join(lines).encode("utf-8")
+
+
+def reply_signature(secret: str, status: int, nonce: str, date: str, body: bytes) -> str:
+    """What goes in X-Reply-Signature: the terminal can tell central's answer from a forgery."""
+    message = reply_string_to_sign(status, nonce, date, body)
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def receipt_verification(receipt_key: str, txn_id: str, receipt_no: str) -> str:

@@ -167,6 +167,16 @@ class CentralStore:
             )
             db.execute("INSERT OR IGNORE INTO counters (name, value) VALUES ('receipt', 0)")
 
+    def add_bills(self, rows: list[dict[str, Any]]) -> None:
+        """More bills, shaped like seed.seed_bills() rows (bench and tests need thousands)."""
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT OR IGNORE INTO bills ({_BILL_FIELDS}) VALUES "
+                "(:bill_id, :provider, :service, :consumer_number, :consumer_name, :period, "
+                ":due_paise, :due_date, :status)",
+                rows,
+            )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
