@@ -10,10 +10,13 @@ host going away changes nothing on the device's side).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import os
 import random
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +25,6 @@ from typing import Any
 
 from crash_helpers import settled_journal
 
-from sim.demo import start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.invariant import check_journal
@@ -38,6 +40,9 @@ CCNET_PACE = {"accept_time": 0.6, "stack_time": 0.6, "return_time": 0.6}
 # How long a note may sit in escrow before the device gives it back (a CashCode: 10 s).
 ESCROW_TIMEOUT_S = 10.0
 
+# After recovery has settled, how long the restarted core is watched for late events.
+SETTLE_GRACE_S = 1.0
+
 # States in which a note is on its way through the acceptor (the path is not empty).
 _MOVING = {
     "ccnet": {"accepting", "escrow", "holding", "stacking", "returning", "rejecting",
@@ -45,6 +50,125 @@ _MOVING = {
               "power_up_bill_in_validator", "power_up_bill_in_stacker"},
     "essp": {"reading", "escrow", "stacking", "rejecting", "power_off"},
 }
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL it when the test process goes (PR_SET_PDEATHSIG), so a core of
+    ours never outlives an interrupted test and holds a pty number the next rig gets."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+
+
+async def start_core(
+    site: Path, workdir: Path, env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`emitra-kiosk core` as a child process (as sim.demo.start_core), tied to our life."""
+    log = open(workdir / "core.stderr.log", "ab")  # noqa: SIM115 - lives as long as the child
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
+        stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
+        env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
+    )
+    assert proc.stdout is not None
+    while True:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError(f"core exited early; see {workdir / 'core.stderr.log'}")
+        text = line.decode().strip()
+        if text.startswith("session-api: "):
+            return proc, text.split(": ", 1)[1]
+
+
+def foreign_holders(paths: set[str], mine: set[int]) -> list[str]:
+    """Processes other than ours with one of `paths` open: on a shared test machine, a core
+    orphaned by someone else's interrupted test run whose watchdog reopens its old /dev/pts/N,
+    now one of our simulators. It reads our device's replies (pyserial: "multiple access on
+    port"), which says nothing about the kiosk under test."""
+    found = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) in mine:
+            continue
+        try:
+            ppid = int((pid_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid in mine:  # a core of ours, between its start and our noting its pid
+                continue
+            for fd in (pid_dir / "fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target in paths:
+                    cmd = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    found.append(f"pid {pid_dir.name} ({cmd.strip()[:160]}) holds {target}")
+        except OSError:
+            continue
+    return found
+
+
+async def watch_for_intruders(rig: SimRig, procs: list, out: list[str]) -> None:
+    paths = {rig.acceptor_sim.path, rig.printer_sim.path, rig.scanner_sim.path}
+    while True:
+        mine = {os.getpid()} | {p.pid for p in procs if p is not None}
+        for line in foreign_holders(paths, mine):
+            if line not in out:
+                out.append(line)
+        await asyncio.sleep(0.5)
+
+
+# What our own core logs when another process reads our simulator's pty (pyserial: "device
+# reports readiness to read but returned no data (device disconnected or multiple access on
+# port?)"). Our simulators never close or hang up during a run, so this is never the kiosk.
+_FOREIGN_READER_SIGNS = ("end of file (device unplugged?)", "multiple access on port")
+
+
+def interference_in_log(workdir: Path) -> list[str]:
+    path = workdir / "log" / "core.log"
+    if not path.exists():
+        return []
+    return [f"core.log: {line[:200]}" for line in path.read_text(errors="replace").splitlines()
+            if any(sign in line for sign in _FOREIGN_READER_SIGNS)][:3]
+
+
+class PtyReserve:
+    """Keep our simulators' pty numbers out of reach of stale processes. On a shared machine,
+    cores orphaned by other test runs keep reopening the /dev/pts/N of their long-gone
+    simulators, and the kernel gives the lowest free number to the next pty: ours. While active,
+    `top_up()` (called before each rig starts) holds every free number below `floor`, so our
+    simulators get numbers above it that no other run's config names."""
+
+    active: PtyReserve | None = None
+
+    def __init__(self, floor: int = 256, limit: int = 1024) -> None:
+        self.floor, self.limit = floor, limit
+        self.fds: list[int] = []
+
+    def top_up(self) -> None:
+        while len(self.fds) < 2 * self.limit:
+            try:
+                master, slave = os.openpty()
+            except OSError:
+                return
+            number = int(os.ttyname(slave).rsplit("/", 1)[1])
+            if number >= self.floor:  # give this one back: the next pty (ours) gets it
+                os.close(master)
+                os.close(slave)
+                return
+            self.fds += (master, slave)
+
+    def __enter__(self) -> PtyReserve:
+        PtyReserve.active = self
+        self.top_up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        PtyReserve.active = None
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
+
+
+class Interfered(Exception):
+    """Another process used our simulator's pty during the run: the run says nothing."""
 
 
 def base_seed() -> int:
@@ -79,6 +203,7 @@ class Outcome:
     central_vouchers: list[int] = field(default_factory=list)  # paise
     journal_phase: str = ""  # last journal event before the kill
     workdir: str = ""
+    intruders: list[str] = field(default_factory=list)  # other processes on our ptys
 
     @property
     def taken(self) -> int:
@@ -93,6 +218,11 @@ class Outcome:
     def lost(self) -> int:
         """Paise taken from the citizen that central neither paid to the bill nor vouchered."""
         return max(0, self.taken - self.at_central)
+
+    @property
+    def excess(self) -> int:
+        """Paise central holds (paid or vouchered) beyond what the citizen handed over."""
+        return max(0, self.at_central - self.taken)
 
     @property
     def double_posts(self) -> int:
@@ -125,8 +255,14 @@ class Outcome:
         if self.lost:
             out.append(f"{self.lost} paise lost (taken {self.taken}, at central "
                        f"{self.at_central}, flagged {self.unattributed})")
+        if self.excess:
+            out.append(f"{self.excess} paise paid out without cash (taken {self.taken}, at "
+                       f"central {self.at_central})")
         if self.double_posts:
             out.append(f"{self.double_posts} double post(s): {self.central_payments}")
+        if self.intruders:
+            out.append(f"not a valid run: another process used our simulator's pty "
+                       f"{self.intruders[:2]}")
         return out
 
     def describe(self) -> str:
@@ -192,6 +328,8 @@ Citizen = Callable[[str, SimRig, asyncio.Event, dict], Awaitable[None]]
 
 
 def make_rig(workdir: Path, protocol: str) -> SimRig:
+    if PtyReserve.active is not None:
+        PtyReserve.active.top_up()
     rig = SimRig(workdir, paced=True, acceptor=protocol)
     rig.acceptor_sim.escrow_timeout = ESCROW_TIMEOUT_S
     if protocol == "ccnet":
@@ -220,18 +358,23 @@ async def run_payment(
     journal_path = workdir / "journal.sqlite"
     out = Outcome(variant, seed, kill_at, workdir=str(workdir))
     proc = restarted = None
+    procs: list = []
+    watcher = asyncio.create_task(watch_for_intruders(rig, procs, out.intruders))
     try:
         if before_start is not None:
             before_start()
         proc, url = await start_core(site, workdir)
+        procs.append(proc)
         started, marks = asyncio.Event(), {}
         paying = asyncio.create_task(citizen(url, rig, started, marks))
         if kill_at is None:
             await asyncio.wait_for(paying, 60)
             out.duration = marks["done"] - marks["t0"]
         else:
-            await asyncio.wait({paying, asyncio.create_task(started.wait())},
-                               return_when=asyncio.FIRST_COMPLETED, timeout=30)
+            waiting = asyncio.create_task(started.wait())
+            await asyncio.wait({paying, waiting}, return_when=asyncio.FIRST_COMPLETED,
+                               timeout=30)
+            waiting.cancel()
             if paying.done():
                 paying.result()  # the citizen failed before the first intent: raise it
             await asyncio.sleep(max(0.0, marks["t0"] + kill_at - time.monotonic()))
@@ -242,11 +385,26 @@ async def run_payment(
             await asyncio.gather(paying, return_exceptions=True)
             out.journal_phase = last_journal_kind(journal_path)
             restarted, _ = await start_core(site, workdir)
+            procs.append(restarted)
             await acceptor_quiet(rig, ESCROW_TIMEOUT_S + 5)
         report = await settled_journal(journal_path, timeout=30)
+        if kill_at is not None:
+            # A late event (a reconnect replaying the device's report) must be seen too: give
+            # the restarted core a watchdog pass and settle again.
+            await asyncio.sleep(SETTLE_GRACE_S)
+            await acceptor_quiet(rig, ESCROW_TIMEOUT_S + 5)
+            report = await settled_journal(journal_path, timeout=30)
         await _central_caught_up(rig, report)
         _collect(out, rig, journal_path)
+        out.intruders += interference_in_log(workdir)
+    except (AssertionError, TimeoutError, OSError, RuntimeError) as exc:
+        out.intruders += interference_in_log(workdir)
+        if out.intruders:
+            raise Interfered(out.intruders) from exc
+        raise
     finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
         await stop_core(proc)
         await stop_core(restarted)
         await rig.stop()
@@ -289,30 +447,64 @@ def _collect(out: Outcome, rig: SimRig, journal_path: Path) -> None:
 
 def summary(variant: str, outcomes: list[Outcome]) -> str:
     """The line a soak run is read by."""
-    lost = sum(o.lost for o in outcomes)
-    doubles = sum(o.double_posts for o in outcomes)
-    failing = [o for o in outcomes if o.failures()]
+    valid = [o for o in outcomes if not o.intruders]
+    lost = sum(o.lost for o in valid)
+    excess = sum(o.excess for o in valid)
+    doubles = sum(o.double_posts for o in valid)
+    failing = [o for o in valid if o.failures()]
     seeds = ",".join(str(o.seed) for o in failing) or "-"
-    return (f"random-kill {variant}: runs {len(outcomes)}, paise lost {lost}, "
-            f"double posts {doubles}, failing runs {len(failing)}, failing seeds {seeds}")
+    return (f"random-kill {variant}: runs {len(valid)}, paise lost {lost}, "
+            f"double posts {doubles}, paise paid without cash {excess}, "
+            f"failing runs {len(failing)}, failing seeds {seeds}, "
+            f"runs disturbed by other processes {len(outcomes) - len(valid)}")
 
 
 RUN_TIMEOUT_S = 120  # one payment, kill, restart and recovery; a hang is a failure, not a stall
+
+
+async def _one_run(workdir: Path, variant: str, after_each, attempts: int = 3,
+                   **kwargs) -> Outcome:
+    """A run, repeated (same kill moment) when another process got onto our ptys."""
+    for attempt in range(1, attempts + 1):
+        if workdir.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            outcome = await asyncio.wait_for(run_payment(workdir, variant, **kwargs),
+                                             RUN_TIMEOUT_S)
+        except Interfered as exc:
+            outcome = Outcome(variant, kwargs.get("seed"), kwargs.get("kill_at"),
+                              workdir=str(workdir), intruders=list(exc.args[0]))
+            outcome.problems = [f"run did not complete: {exc.__cause__!r}"]
+        except (AssertionError, TimeoutError) as exc:  # recovery never finished: a failure
+            outcome = Outcome(variant, kwargs.get("seed"), kwargs.get("kill_at"),
+                              workdir=str(workdir))
+            outcome.problems = [f"run did not complete: {exc!r}"]
+        finally:
+            if after_each is not None:
+                after_each()
+        if not outcome.intruders or attempt == attempts:
+            return outcome
+        print(f"\nrandom-kill {variant}: run seed={outcome.seed} disturbed by another process "
+              f"({outcome.intruders[0]}): repeated", file=sys.__stderr__, flush=True)
+    raise AssertionError("unreachable")
 
 
 async def kill_runs(tmp_path, capsys, variant: str, runs: int,
                     after_each: Callable[[], Any] | None = None, **kwargs) -> list[Outcome]:
     """The measured un-killed payment, then `runs` killed ones (each `RUN_TIMEOUT_S` at most),
     with `after_each()` called after every one. Returns the killed runs."""
+    with PtyReserve():
+        return await _kill_runs(tmp_path, capsys, variant, runs, after_each, **kwargs)
+
+
+async def _kill_runs(tmp_path, capsys, variant, runs, after_each, **kwargs) -> list[Outcome]:
     seed = base_seed()
     with capsys.disabled():
         print(f"\nrandom-kill {variant}: seed {seed} (replay: EMITRA_KILL_SEED={seed})",
               flush=True)
-    baseline = await asyncio.wait_for(
-        run_payment(tmp_path / "baseline", variant, **kwargs), RUN_TIMEOUT_S)
-    if after_each is not None:
-        after_each()
-    assert not baseline.failures(), (baseline.describe(), baseline.failures())
+    baseline = await _one_run(tmp_path / "baseline", variant, after_each, **kwargs)
+    assert not baseline.failures(), (baseline.describe(), baseline.failures(),
+                                     baseline.intruders)
     assert baseline.duration and baseline.duration > 0
     with capsys.disabled():
         print(f"random-kill {variant}: un-killed payment takes {baseline.duration:.2f} s",
@@ -322,21 +514,16 @@ async def kill_runs(tmp_path, capsys, variant: str, runs: int,
         run_seed = seed + i
         kill_at = kill_fraction(run_seed) * baseline.duration
         workdir = tmp_path / f"run-{i:03d}"
-        try:
-            outcome = await asyncio.wait_for(
-                run_payment(workdir, variant, kill_at=kill_at, seed=run_seed, **kwargs),
-                RUN_TIMEOUT_S)
-        except (AssertionError, TimeoutError) as exc:  # recovery never finished: a failure
-            outcome = Outcome(variant, run_seed, kill_at, workdir=str(workdir))
-            outcome.problems = [f"run did not complete: {exc!r}"]
-        if after_each is not None:
-            after_each()
+        outcome = await _one_run(workdir, variant, after_each, kill_at=kill_at, seed=run_seed,
+                                 **kwargs)
         outcomes.append(outcome)
         failures = outcome.failures()
         if failures:
             with capsys.disabled():
-                print(f"FAIL {outcome.describe()}: {failures}", flush=True)
-        else:
+                print(f"FAIL {outcome.describe()}: {failures}"
+                      + (f" INTRUDERS: {outcome.intruders}" if outcome.intruders else ""),
+                      flush=True)
+        elif not os.environ.get("EMITRA_KILL_KEEP"):  # keep passing runs' logs too
             shutil.rmtree(workdir, ignore_errors=True)
     with capsys.disabled():
         print(summary(variant, outcomes), flush=True)

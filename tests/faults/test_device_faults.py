@@ -25,12 +25,20 @@ from pathlib import Path
 
 import pytest
 from harness import KioskHarness
+from kill_helpers import PtyReserve, start_core
 
-from sim.demo import start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.invariant import check_journal
 from terminal.journal import Journal
+
+
+@pytest.fixture(autouse=True)
+def pty_reserve():
+    """Our simulators get pty numbers no stale process from another test run names."""
+    with PtyReserve() as reserve:
+        reserve.top_up()
+        yield
 
 
 async def paying(citizen, provider="PHED", number="5012345678"):
