@@ -172,6 +172,12 @@ class BanknoteAcceptor(abc.ABC):
         durable sends it now; the default is for drivers that need no such promise."""
         return None
 
+    def stacked_count(self) -> int | None:
+        """The device's own count of notes stacked, as far as this driver knows it now (read
+        at open, advanced by each credit it reported), or None where the protocol has none.
+        Journaled with each stacking so a restart can tell whether that note went in."""
+        return None
+
     def drain_events(self) -> list[AcceptorEvent]:
         """Events already queued (e.g. a note found in the path while opening), taken without
         waiting, so recovery can attribute them before it settles open sessions."""

@@ -22,6 +22,11 @@ class StackIntent:
     paise: int
     credited: bool  # a credit with this note id is already journaled
     returned: bool  # the note went back to the citizen
+    device_count: int | None  # the device's stacked counter just before this note
+
+    @property
+    def unresolved(self) -> bool:
+        return not self.credited and not self.returned
 
 
 def last_stack_intent(journal: Journal) -> StackIntent | None:
@@ -42,4 +47,5 @@ def last_stack_intent(journal: Journal) -> StackIntent | None:
         paise=int(last.data["paise"]),
         credited=journal.has_key(f"credit:{note_id}"),
         returned=returned,
+        device_count=last.data.get("device_count"),
     )

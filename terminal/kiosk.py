@@ -127,6 +127,7 @@ class Kiosk:
         self._seq = 0
         self.recovering = False
         self._enabled_notes: set[int] | None = None
+        self._lookup_in_flight = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -144,6 +145,7 @@ class Kiosk:
                     await self._on_acceptor_event(event)
                 except Exception:
                     log.exception("acceptor event at start-up failed")
+            await self._stacking_by_counter()
             self._tasks.append(asyncio.create_task(self._acceptor_loop(), name="acceptor-events"))
         await self.recover()
         self._tasks.append(asyncio.create_task(self._ticker(), name="session-ticker"))
@@ -351,10 +353,16 @@ class Kiosk:
         if not CONSUMER_NUMBER.match(number):
             self.message = {"key": "consumer_number_invalid"}
             raise IntentError("consumer_number_invalid")
+        if self._lookup_in_flight:
+            # One lookup per session at a time: a second answer must never pair one consumer's
+            # number with another's bill (two screens, or the screen and the scanner).
+            raise IntentError("please_wait", "a bill lookup is already in progress")
         if s.state == State.BILL:
             s.move(State.IDENTIFY)
+            s.bill = None
         s.consumer_number = number
         self.busy = True
+        self._lookup_in_flight = True
         self.message = {"key": "please_wait"}
         self._changed()
         try:
@@ -375,9 +383,16 @@ class Kiosk:
                 log, "bill fetch failed", logging.WARNING, session=s.session_id, error=str(exc)
             )
             raise IntentError(key, str(exc)) from None
+        finally:
+            self._lookup_in_flight = False
         self.busy = False
         if self.session is not s or s.state != State.IDENTIFY:
             return  # cancelled while we waited
+        if bill.consumer_number != number or bill.provider != s.provider:
+            self.message = {"key": "central_unavailable"}
+            log_event(log, "bill for another consumer refused", logging.ERROR,
+                      session=s.session_id)
+            raise IntentError("central_unavailable", "central answered for another consumer")
         if bill.status == "paid":
             self.message = {"key": "bill_already_paid"}
             raise IntentError("bill_already_paid")
@@ -773,10 +788,12 @@ class Kiosk:
                 assert s is not None
                 # Durable before the device moves the note: whoever restarts after a power cut
                 # from here on knows whose note may be in the cassette (terminal/found_notes.py).
+                stacking = {"note_id": event.note_id, "paise": event.paise}
+                count = self.acceptor.stacked_count()
+                if count is not None:
+                    stacking["device_count"] = count
                 self.journal.append(
-                    "note_stacking", s.session_id,
-                    {"note_id": event.note_id, "paise": event.paise},
-                    key=f"stacking:{event.note_id}",
+                    "note_stacking", s.session_id, stacking, key=f"stacking:{event.note_id}"
                 )
                 await self.acceptor.stack()
             else:
@@ -859,6 +876,22 @@ class Kiosk:
             await self._credit(NoteStacked(new_id("P", self.terminal_id), event.paise),
                                force_orphan=orphan)
 
+    async def _stacking_by_counter(self) -> None:
+        """Where the device keeps its own stacked counter (eSSP), it settles the last stacking
+        the journal left open: one more note than before it means that note went in."""
+        from terminal.found_notes import last_stack_intent
+
+        intent = last_stack_intent(self.journal)
+        now = self.acceptor.stacked_count() if self.acceptor is not None else None
+        if intent is None or not intent.unresolved or intent.device_count is None or now is None:
+            return
+        if now > intent.device_count:
+            log_event(log, "device counter shows the last stacked note", logging.WARNING,
+                      session=intent.session_id, before=intent.device_count, now=now)
+            await self._credit_to_intent(None, intent.paise)
+        else:
+            self._stacking_returned()
+
     def _stacking_returned(self) -> None:
         """The driver returned a note it found in escrow while opening: the last note the kiosk
         asked to stack went back to the citizen, so no later power-up may claim it."""
@@ -923,7 +956,15 @@ class Kiosk:
     async def _credit(self, event: NoteStacked, force_orphan: bool = False) -> None:
         """The credit point. Durable first, then shown, then the next decision."""
         s = self.session
-        if force_orphan or s is None or not s.opened or s.settled:
+        taking = s is not None and s.opened and not s.settled
+        if not force_orphan and not taking:
+            # Reported late (the core restarted, or the session moved on): the journal's open
+            # stacking says whose it is.
+            if await self._credit_to_intent(None, event.paise):
+                if self.acceptor is not None:
+                    self.acceptor.credit_durable(event.note_id)
+                return
+        if force_orphan or not taking:
             # A note stacked when no session can take it (e.g. stacked after a cancel): it
             # still belongs to a citizen, so it becomes a voucher of its own.
             s = Session(new_id("S", self.terminal_id))

@@ -363,8 +363,9 @@ class ESSPAcceptor(BanknoteAcceptor):
         poll first (so a reset's E1/E2 events are reported and counted), then every note the
         device stacked that we never reported is credited to the note we held in escrow, or,
         if we held none, flagged for reconciliation with its value unknown."""
-        if not first and self._counter_base is not None:
-            await self._poll_once()
+        # At the first open too: events the device queued while the host was away (a credit
+        # it never got to report) reach the core before recovery settles open sessions.
+        await self._poll_once()
         count = await self._stacked_count()
         if count is None:
             return
@@ -384,6 +385,17 @@ class ESSPAcceptor(BanknoteAcceptor):
                     self._emit(NoteFoundAtPowerUp("stacker", None))
         self._counter_base = count
         self._credits_at_base = self._credits_reported
+
+    def stacked_count(self) -> int | None:
+        if self._counter_base is None:
+            return None
+        return self._counter_base + (self._credits_reported - self._credits_at_base)
+
+    def drain_events(self) -> list[AcceptorEvent]:
+        out: list[AcceptorEvent] = []
+        while not self._events.empty():
+            out.append(self._events.get_nowait())
+        return out
 
     async def _apply_enable(self) -> None:
         mask = 0

@@ -311,6 +311,8 @@ class CCNETSimulator:
 
         # what happened
         self.stacked: list[int] = []
+        # Tests: called the instant a note lands in the cassette (e.g. to freeze the host there).
+        self.on_stacked = None
         self.returned: list[int] = []
         self.removed: list[int] = []  # notes an engineer pulled out while clearing a jam
         self.commands_seen: list[int] = []
@@ -590,6 +592,8 @@ class CCNETSimulator:
             self.stacked.append(note.value)
             self.stats["stacked"] += 1
             self._events.append(_Event(0x81, note.bill_type))
+            if self.on_stacked is not None:
+                self.on_stacked(note.value)
             log.info("note %d stacked (bill type %d)", note.value, note.bill_type)
         elif note.phase is Phase.RETURNING:
             self._note = None

@@ -323,6 +323,8 @@ class ESSPSimulator:
         self._task: asyncio.Task[None] | None = None
         # observable results
         self.stacked: list[int] = []
+        # Tests: called the instant a note lands in the cassette (e.g. to freeze the host there).
+        self.on_stacked = None
         self.returned: list[int] = []
         self.credits_reported = 0
         self.commands_seen: list[int] = []
@@ -498,6 +500,8 @@ class ESSPSimulator:
         self.stacked.append(note.rupees)
         self.credits_reported += 1
         self.counters["stacked"] += 1
+        if self.on_stacked is not None:
+            self.on_stacked(note.rupees)
 
     def _return(self, note: _Note) -> None:
         self.returned.append(note.rupees)

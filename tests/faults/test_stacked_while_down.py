@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+import pytest
 from crash_helpers import settled_journal
 
 from sim.demo import start_core
@@ -17,8 +18,11 @@ from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.journal import Journal
 
-# A slow poll widens the window between the device stacking and the core polling it.
-SLOW_POLL = {"poll_interval_ms": 1000}
+
+def freeze_at_stacking(rig: SimRig, proc) -> None:
+    """The instant the note lands in the cassette, the core stops (SIGSTOP): it cannot poll the
+    report, so the SIGKILL that follows lands between the device stacking and the journal."""
+    rig.acceptor_sim.on_stacked = lambda rupees: os.kill(proc.pid, signal.SIGSTOP)
 
 
 async def _paying(url: str) -> SessionClient:
@@ -48,19 +52,20 @@ def _journal_kinds(path) -> list[str]:
         journal.close()
 
 
-async def test_note_stacked_while_core_down_is_credited_to_its_session(tmp_path):
-    rig = SimRig(tmp_path)
+@pytest.mark.parametrize("protocol", ["ccnet", "essp"])
+async def test_note_stacked_while_core_down_is_credited_to_its_session(tmp_path, protocol):
+    rig = SimRig(tmp_path, acceptor=protocol)
     await rig.start()
-    site = rig.write_config(tmp_path / "site.toml", acceptor=SLOW_POLL)
+    site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
     restarted = None
     try:
         proc, url = await start_core(site, tmp_path)
         citizen = await _paying(url)
+        freeze_at_stacking(rig, proc)
         rig.acceptor_sim.insert_note(500)
-        # The instant the note is in the cassette, before the core's next poll: power cut.
         await _wait(lambda: sum(rig.acceptor_sim.stacked) == 500)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGKILL)  # the power cut
         await proc.wait()
         await citizen.__aexit__(None, None, None)
         kinds = _journal_kinds(journal_path)
@@ -94,7 +99,7 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
     the restarted driver returns it and nobody is credited."""
     rig = SimRig(tmp_path)
     await rig.start()
-    site = rig.write_config(tmp_path / "site.toml", acceptor=SLOW_POLL)
+    site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
     restarted = None
     try:
@@ -119,17 +124,20 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
         await rig.stop()
 
 
-async def test_whole_kiosk_power_cut_after_stacking_credits_the_note(tmp_path):
+@pytest.mark.parametrize("protocol", ["ccnet", "essp"])
+async def test_whole_kiosk_power_cut_after_stacking_credits_the_note(tmp_path, protocol):
     """The validator loses power too: its unacknowledged "stacked" report is gone and it powers
-    up with an empty path. The journal's unsettled stacking says whose note is in the cassette."""
-    rig = SimRig(tmp_path)
+    up with an empty path. The journal's unsettled stacking (and eSSP's own stacked counter)
+    says whose note is in the cassette."""
+    rig = SimRig(tmp_path, acceptor=protocol)
     await rig.start()
-    site = rig.write_config(tmp_path / "site.toml", acceptor=SLOW_POLL)
+    site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
     restarted = None
     try:
         proc, url = await start_core(site, tmp_path)
         citizen = await _paying(url)
+        freeze_at_stacking(rig, proc)
         rig.acceptor_sim.insert_note(200)
         await _wait(lambda: sum(rig.acceptor_sim.stacked) == 200)
         os.kill(proc.pid, signal.SIGKILL)
