@@ -79,5 +79,9 @@ def ui_settings_config(config: dict) -> dict:
 
 def run_ui(config: dict) -> int:
     """Entry point of `emitra-kiosk ui` (terminal/cli.py): blocks until the window closes."""
+    from terminal.api_messages import TOKEN_ENV, token_file_for
+
+    # The session link finds the core's token through this (docs/session-api.md).
+    os.environ.setdefault(TOKEN_ENV, str(token_file_for(config)))
     configure_kivy(ui_settings(config))
     return asyncio.run(run_async(config))

@@ -1,6 +1,7 @@
 """The screen's side of the session API (docs/session-api.md): one WebSocket to the core, kept
 open; every snapshot/state goes to `on_state`, every connect/disconnect to `on_connection`.
-If the core goes away (restart, crash) the link retries every second, for ever."""
+If the core goes away (restart, crash) the link retries every second, for ever. Each connect
+presents the core's token (terminal.api_messages.find_token)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+
+from terminal.api_messages import auth_headers
 
 log = logging.getLogger("screens.link")
 
@@ -25,8 +28,10 @@ class SessionLink:
         on_state: Callable[[dict[str, Any]], None],
         on_connection: Callable[[bool], None],
         retry_s: float = RETRY_S,
+        token_file: str | None = None,
     ) -> None:
         self.url = url
+        self.token_file = token_file
         self.on_state = on_state
         self.on_connection = on_connection
         self.retry_s = retry_s
@@ -40,8 +45,12 @@ class SessionLink:
         """Connect, read, reconnect; returns only when stop() is called (or cancelled)."""
         async with aiohttp.ClientSession() as http:
             while not self._stopped:
+                # The core writes a new token at every start: read it at every connect.
+                headers = auth_headers(self.url, self.token_file)
                 try:
-                    async with http.ws_connect(self.url, heartbeat=10, timeout=5) as ws:
+                    async with http.ws_connect(
+                        self.url, heartbeat=10, timeout=5, headers=headers
+                    ) as ws:
                         self._ws = ws
                         await self._read(ws)
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:

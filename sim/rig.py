@@ -3,6 +3,7 @@ the core at them. Used by `python -m sim demo`, by the tests' harness and by the
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,14 @@ from sim.central.server import CentralServer
 from sim.devices.ccnet import CCNETSimulator
 from sim.devices.escpos_printer import PrinterSimulator
 from sim.devices.scanner import ScannerSimulator
+
+# The simulated kiosk's engineer PIN is 246810 (the tests and the demo type it). Real kiosks
+# have no default: systemd/install.sh makes their hash with `emitra-kiosk hash-pin`.
+TEST_PIN = "246810"
+TEST_PIN_HASH = (
+    "scrypt$16384$8$1$a4f996ee6e47332d69f5fcc86fd5f7d8$"
+    "077851ee93e3bc9edb89c259738a904fb3c286023e6dfa71482d2bd3f253ef89"
+)
 
 
 class SimRig:
@@ -30,6 +39,7 @@ class SimRig:
             self.acceptor_sim = CCNETSimulator(paced=paced)
         self.printer_sim = PrinterSimulator(self.workdir / "receipts")
         self.scanner_sim = ScannerSimulator(suffix="\r")
+        self.heartbeat_token = secrets.token_urlsafe(24)
 
     async def start(self) -> None:
         await self.central.start()
@@ -59,7 +69,8 @@ class SimRig:
             "printer": {"connection": "serial", "port": self.printer_sim.path},
             "scanner": {"enabled": True, "port": self.scanner_sim.path, "suffix": "cr"},
             "session_api": {"port": 0},
-            "heartbeat": {"port": 0},
+            "heartbeat": {"port": 0, "token": self.heartbeat_token},
+            "maintenance": {"pin_hash": TEST_PIN_HASH},
             "logging": {"dir": str(self.workdir / "log")},
         }
         for section, values in sections.items():

@@ -7,14 +7,24 @@ import asyncio
 import itertools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from terminal.api_messages import find_token
+
 
 class SessionClient:
-    def __init__(self, url: str) -> None:
+    """`token` / `token_file` as the core wrote it; by default the client finds the token of
+    the core at `url` (terminal.api_messages.find_token), as the screen does."""
+
+    def __init__(
+        self, url: str, *, token: str | None = None, token_file: str | Path | None = None
+    ) -> None:
         self.url = url
+        self.token = token
+        self.token_file = token_file
         self.state: dict[str, Any] = {}
         self.states: list[dict[str, Any]] = []  # every state seen, in order
         self._http: aiohttp.ClientSession | None = None
@@ -32,8 +42,14 @@ class SessionClient:
         await self.close()
 
     async def connect(self, timeout: float = 10.0) -> None:
+        token = self.token or find_token(self.url, self.token_file)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = aiohttp.ClientSession()
-        self._ws = await self._http.ws_connect(self.url, timeout=timeout)
+        try:
+            self._ws = await self._http.ws_connect(self.url, timeout=timeout, headers=headers)
+        except BaseException:
+            await self._http.close()
+            raise
         self._reader = asyncio.create_task(self._read())
         await self.wait_for(lambda s: bool(s), timeout)
 

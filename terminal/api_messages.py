@@ -7,7 +7,12 @@ Documented in docs/session-api.md.
 from __future__ import annotations
 
 import json
+import os
+import stat
+import tempfile
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PATH = "/session"
 
@@ -66,3 +71,71 @@ def result(request_id: Any, ok: bool, message_key: str | None = None, detail: st
         reply["message_key"] = message_key
         reply["detail"] = detail
     return reply
+
+
+# -------------------------------------------------------------------- the connection token
+# The core writes a fresh random token at every start; a client presents it as
+# `Authorization: Bearer <token>` on the WebSocket upgrade (and on GET /state). A client finds
+# it: given a token file, else the per-port copy in this user's runtime directory (written by a
+# core of the same user: tests, the demo), else the file named by $EMITRA_SESSION_TOKEN_FILE
+# (the screen's unit sets it, or `emitra-kiosk ui` from [session_api] token_file).
+
+TOKEN_ENV = "EMITRA_SESSION_TOKEN_FILE"
+MAX_TOKEN_BYTES = 256
+
+
+def runtime_dir() -> Path:
+    """This user's private directory for per-port token copies (not created here)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and Path(base).is_dir():
+        return Path(base) / "emitra-kiosk"
+    return Path(tempfile.gettempdir()) / f"emitra-kiosk-{os.getuid()}"
+
+
+def private_dir_ok(path: Path) -> bool:
+    """A directory we own, not a symlink, that no one else can read or write."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
+def index_path(port: int) -> Path:
+    return runtime_dir() / f"session-{port}.token"
+
+
+def token_file_for(config: dict) -> Path:
+    """[session_api] token_file, or session.token next to the journal."""
+    configured = (config.get("session_api") or {}).get("token_file") or ""
+    if configured:
+        return Path(configured)
+    journal = (config.get("journal") or {}).get("path") or "var/journal.sqlite"
+    return Path(journal).parent / "session.token"
+
+
+def read_token(path: str | Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_TOKEN_BYTES).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def find_token(url: str, token_file: str | Path | None = None) -> str | None:
+    """The token for the core at `url` (see above), or None when none is readable."""
+    if token_file:
+        return read_token(token_file)
+    port = urlsplit(url).port
+    if port and private_dir_ok(runtime_dir()):
+        token = read_token(index_path(port))
+        if token:
+            return token
+    env = os.environ.get(TOKEN_ENV)
+    return read_token(env) if env else None
+
+
+def auth_headers(url: str, token_file: str | Path | None = None) -> dict[str, str]:
+    token = find_token(url, token_file)
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -7,6 +7,7 @@ Anything else stops start-up with a ConfigError naming the file, the key and wha
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,14 @@ POSITIVE = {
     "maintenance.lockout_tries",
     "maintenance.lockout_minutes",
     "maintenance.auto_leave_s",
+    "maintenance.pin_attempts_per_minute",
+    "session_api.max_connections",
+    "session_api.max_message_bytes",
+    "session_api.send_queue_max",
+    "session_api.send_timeout_s",
+    "session_api.log_interval_s",
 }
+PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]{16,}\$[0-9a-f]{32,}$")
 NON_NEGATIVE = {"payment.max_overpay_paise"}
 PORTS = {"session_api.port", "heartbeat.port", "printer.tcp_port"}
 NOTE_RUPEES = (10, 20, 50, 100, 200, 500, 2000)
@@ -136,6 +144,10 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
                 raise ConfigError(
                     f"{where}: entry {entry!r} must be \"ENGINEER_ID:hexkey\" (key >= 16 bytes)"
                 )
+    if dotted == "maintenance.pin_hash" and value and not PIN_HASH.match(value):
+        raise ConfigError(
+            f"{where}: must be empty (maintenance off) or the output of `emitra-kiosk hash-pin`"
+        )
     if dotted == "central.url" and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{where} = {value!r}: must start with http:// or https://")
     return value

@@ -14,6 +14,7 @@ import hmac
 import importlib.metadata
 import logging
 import shutil
+import sys
 import time
 import weakref
 from collections import deque
@@ -147,6 +148,8 @@ def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
         },
         "disk": _disk(core),
         "maintenance": {
+            "enabled": maintenance.auth.enabled,
+            "reason": None if maintenance.auth.enabled else "pin_not_configured",
             "active": maintenance.active,
             "engineer_id": maintenance.engineer,
             "pin_failures": maintenance.auth.failures,
@@ -275,6 +278,21 @@ def _gauge(name: str, doc: str, value: Any) -> GaugeMetricFamily:
 # -------------------------------------------------------------------- the HTTP server
 
 
+WEAK_TOKENS = ("", "change-me")
+REFUSAL = (
+    "heartbeat: refusing to start /health and /metrics: [heartbeat] token is empty or "
+    "'change-me'; set a random one (systemd/install.sh does)"
+)
+
+
+class WeakTokenError(RuntimeError):
+    """The heartbeat token is one anybody could guess: the server does not start."""
+
+
+def weak_token(token: str) -> bool:
+    return token.strip() in WEAK_TOKENS
+
+
 class HeartbeatServer:
     """GET /health (JSON) and GET /metrics (Prometheus), both behind a Bearer token."""
 
@@ -288,8 +306,6 @@ class HeartbeatServer:
         self.registry.register(HealthCollector(core))
         self._runner: web.AppRunner | None = None
         self.url = ""
-        if section["token"] in ("", "change-me"):
-            log_event(log, "heartbeat token is the default: set [heartbeat] token", logging.WARNING)
 
     def authorised(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -320,6 +336,8 @@ class HeartbeatServer:
         )
 
     async def start(self) -> str:
+        if weak_token(self.core.config["heartbeat"]["token"]):
+            raise WeakTokenError(REFUSAL)
         app = web.Application(middlewares=[self._auth])
         app.router.add_get("/health", self.health, allow_head=False)
         app.router.add_get("/metrics", self.metrics, allow_head=False)
@@ -527,8 +545,13 @@ async def start_heartbeat(core: Any) -> HeartbeatService:
     maintenance = maintenance_for(core).start()
     server = None
     if core.config["heartbeat"]["enabled"]:
-        server = HeartbeatServer(core)
-        await server.start()
+        if weak_token(core.config["heartbeat"]["token"]):
+            # Not a warning: a guessable token would show the cash box to anyone.
+            log_event(log, "heartbeat server not started", logging.ERROR, reason=REFUSAL)
+            print(f"emitra-kiosk: {REFUSAL}", file=sys.stderr, flush=True)
+        else:
+            server = HeartbeatServer(core)
+            await server.start()
     pusher = HeartbeatPusher(core).start()
     service = HeartbeatService(server, pusher, maintenance)
     _services[core] = service

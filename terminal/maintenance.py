@@ -14,15 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
-import hashlib
-import hmac
 import inspect
 import logging
-import re
 import secrets
 import ssl
-import sys
 import time
 import weakref
 from collections import Counter, deque
@@ -42,6 +37,20 @@ from drivers.base import (
     QRBlock,
     TextLine,
 )
+from terminal.engineer_auth import (  # noqa: F401 - re-exported for callers and tests
+    ENGINEER_ID,
+    LOCKOUT_ALARM,
+    PIN,
+    SESSION,
+    AuthError,
+    EngineerAuth,
+    MaintenanceError,
+    check_pin,
+    hash_pin,
+    hash_pin_cli,
+    login_source,
+    parse_pin_hash,
+)
 from terminal.journal import Event, Journal, utc_now
 from terminal.liveness import EXIT_RESTART_REQUESTED, request_exit
 from terminal.logs import log_event, mask_text
@@ -49,12 +58,7 @@ from terminal.session import fold
 
 log = logging.getLogger("maintenance")
 
-SESSION = "maintenance"  # the journal session id of every maintenance event
-ENGINEER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-PIN = re.compile(r"^\d{4,12}$")
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 CASSETTE_ALARM = "cassette_removed_without_collection"
-LOCKOUT_ALARM = "pin_lockout"
 REPRINT_WINDOW = timedelta(hours=24)
 FAULT_KINDS = ("fault", "print_failed", "post_refused", "voucher_refused", "unattributed_note")
 FAULT_ACTIONS = {
@@ -66,78 +70,6 @@ FAULT_ACTIONS = {
 }
 # Never shown outside the money path: personal data in journal events.
 PERSONAL_KEYS = {"consumer_number", "consumer_name", "name", "mobile", "phone", "address"}
-
-
-class MaintenanceError(Exception):
-    """A maintenance action that cannot be done; `key` is the message the screen shows."""
-
-    def __init__(self, key: str, detail: str = "") -> None:
-        super().__init__(detail or key)
-        self.key = key
-
-
-class AuthError(MaintenanceError):
-    """Login refused: wrong_pin, locked (with `until`), card_required, card_refused, ..."""
-
-    def __init__(self, key: str, detail: str = "", until: float | None = None) -> None:
-        super().__init__(key, detail)
-        self.until = until
-
-
-# -------------------------------------------------------------------- PIN hashing
-
-
-def hash_pin(pin: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
-    """A [maintenance] pin_hash: "scrypt$N$r$p$salt_hex$hash_hex" (16-byte salt, 32-byte key)."""
-    if not PIN.match(pin):
-        raise ValueError("the PIN must be 4 to 12 digits")
-    salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=_maxmem(n, r))
-    return f"scrypt${n}${r}${p}${salt.hex()}${key.hex()}"
-
-
-def _maxmem(n: int, r: int) -> int:
-    return 128 * r * n * 2 + 1024 * 1024
-
-
-def parse_pin_hash(text: str) -> tuple[int, int, int, bytes, bytes]:
-    parts = text.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        raise ValueError("pin_hash must look like scrypt$N$r$p$salt_hex$hash_hex")
-    n, r, p = (int(v) for v in parts[1:4])
-    if n < 2 or n & (n - 1) or r < 1 or p < 1 or n > 2**20:
-        raise ValueError("pin_hash has unusable scrypt parameters")
-    salt, key = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
-    if len(salt) < 8 or len(key) < 16:
-        raise ValueError("pin_hash salt or hash too short")
-    return n, r, p, salt, key
-
-
-def check_pin(pin: str, pin_hash: str) -> bool:
-    """Constant-time comparison of scrypt(pin) with the stored hash. ValueError: bad hash."""
-    n, r, p, salt, expected = parse_pin_hash(pin_hash)
-    got = hashlib.scrypt(
-        pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=_maxmem(n, r)
-    )
-    return hmac.compare_digest(got, expected)
-
-
-def hash_pin_cli(argv: list[str] | None = None) -> int:
-    """`emitra-kiosk hash-pin`: read a PIN twice (or one from stdin when piped), print the hash."""
-    if sys.stdin.isatty():
-        pin = getpass.getpass("Engineer PIN (4-12 digits): ")
-        if getpass.getpass("Again: ") != pin:
-            print("emitra-kiosk: the two PINs differ", file=sys.stderr)
-            return 2
-    else:
-        pin = sys.stdin.readline().strip()
-    try:
-        print(hash_pin(pin))
-    except ValueError as exc:
-        print(f"emitra-kiosk: {exc}", file=sys.stderr)
-        return 2
-    print('put it in the site file as [maintenance] pin_hash = "..."', file=sys.stderr)
-    return 0
 
 
 # -------------------------------------------------------------------- the cash box
@@ -224,122 +156,6 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -------------------------------------------------------------------- engineer login
-
-
-class EngineerAuth:
-    """PIN (salted scrypt, constant-time compare) + optional engineer card; lockout after
-    `lockout_tries` wrong tries in a row for `lockout_minutes`. The count and the lockout are
-    restored from the journal, so switching the kiosk off and on does not reset them."""
-
-    def __init__(
-        self,
-        section: dict[str, Any],
-        journal: Journal | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-        card_check: Callable[[str], bool | Awaitable[bool]] | None = None,
-    ) -> None:
-        self.pin_hash: str = section["pin_hash"]
-        self.tries: int = section["lockout_tries"]
-        self.lockout_s: float = section["lockout_minutes"] * 60
-        self.require_card: bool = section["require_engineer_card"]
-        self.journal = journal
-        self.clock = clock
-        self.card_check = card_check
-        self.failures = 0
-        self.locked_until: float | None = None
-        self.last_lockout: dict[str, Any] | None = None
-        if journal is not None:
-            self._restore(journal)
-
-    def _restore(self, journal: Journal) -> None:
-        for ev in journal.events(session_id=SESSION, kinds=("maintenance",)):
-            action = ev.data.get("action")
-            if action == "pin_failed":
-                self.failures = ev.data.get("failures", self.failures + 1)
-            elif action == "pin_lockout":
-                self.locked_until = ev.data["until_epoch"]
-                self.last_lockout = {"at": ev.at, "engineer_id": ev.data.get("engineer_id")}
-            elif action == "entered":
-                self.failures = 0
-                self.locked_until = None
-
-    def _journal(self, action: str, engineer_id: str, **data: Any) -> None:
-        if self.journal is not None:
-            self.journal.append(
-                "maintenance", SESSION, {"action": action, "engineer_id": engineer_id, **data}
-            )
-
-    def locked(self) -> bool:
-        if self.locked_until is None:
-            return False
-        if self.clock() >= self.locked_until:
-            self.locked_until = None
-            self.failures = 0
-            return False
-        return True
-
-    def alarm(self) -> dict[str, Any] | None:
-        if not self.locked():
-            return None
-        assert self.locked_until is not None
-        return {
-            "code": LOCKOUT_ALARM,
-            "message": f"{self.tries} wrong engineer PINs: maintenance locked",
-            "until": datetime.fromtimestamp(self.locked_until, UTC).isoformat(),
-            "engineer_id": (self.last_lockout or {}).get("engineer_id"),
-        }
-
-    def _fail(self, engineer_id: str, reason: str) -> AuthError:
-        self.failures += 1
-        self._journal("pin_failed", engineer_id, failures=self.failures, reason=reason)
-        log_event(
-            log,
-            "maintenance login refused",
-            logging.WARNING,
-            engineer=engineer_id,
-            reason=reason,
-            failures=self.failures,
-        )
-        if self.failures >= self.tries:
-            self.locked_until = self.clock() + self.lockout_s
-            until = datetime.fromtimestamp(self.locked_until, UTC).isoformat()
-            self.last_lockout = {"at": utc_now(), "engineer_id": engineer_id}
-            self._journal("pin_lockout", engineer_id, until=until, until_epoch=self.locked_until)
-            log_event(log, "maintenance locked", logging.ERROR, engineer=engineer_id, until=until)
-            return AuthError(
-                "locked", f"too many wrong PINs; locked until {until}", self.locked_until
-            )
-        return AuthError(reason, f"{self.tries - self.failures} tries left")
-
-    async def verify(self, engineer_id: str, pin: str) -> None:
-        """Raises AuthError unless the PIN (and the card, if required) are right."""
-        if not ENGINEER_ID.match(engineer_id or ""):
-            raise AuthError("bad_engineer_id", "engineer id: letters, digits, . _ -")
-        if self.locked():
-            self._journal("pin_refused_locked", engineer_id)
-            raise AuthError("locked", "maintenance is locked", self.locked_until)
-        try:
-            ok = PIN.match(pin or "") is not None and await asyncio.to_thread(
-                check_pin, pin, self.pin_hash
-            )
-        except ValueError as exc:
-            log_event(log, "maintenance pin_hash unusable", logging.ERROR, error=str(exc))
-            raise AuthError("pin_not_configured", str(exc)) from None
-        if not ok:
-            raise self._fail(engineer_id, "wrong_pin")
-        if self.require_card:
-            if self.card_check is None:
-                raise AuthError("card_required", "an engineer card is required; no reader")
-            verdict = self.card_check(engineer_id)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-            if not verdict:
-                raise self._fail(engineer_id, "card_refused")
-        self.failures = 0
-
-
 # -------------------------------------------------------------------- maintenance mode
 
 
@@ -373,6 +189,7 @@ class Maintenance:
         self.auth = EngineerAuth(self.section, self.journal, clock=wall, card_check=card_check)
         self.exit_hook = exit_hook or (lambda code, reason: request_exit(core, code, reason))
         self.engineer: str | None = None
+        self.owner: str | None = None  # the connection that logged in
         self.last_touch = clock()
         self.collection_in_progress = False
         self._saved_out_of_service: bool | None = None
@@ -386,6 +203,9 @@ class Maintenance:
         self._task: asyncio.Task | None = None
         self._restore()
         _instances[core] = self
+        if not self.auth.enabled:
+            log_event(log, "maintenance off", logging.ERROR, reason=self.auth.problem,
+                      fix="set [maintenance] pin_hash (emitra-kiosk hash-pin)")
 
     # ---------------------------------------------------------------- plumbing
 
@@ -403,6 +223,9 @@ class Maintenance:
     def _need_engineer(self) -> str:
         if self.engineer is None:
             raise MaintenanceError("not_in_maintenance", "log in first")
+        source = login_source.get()
+        if source is not None and source != self.owner:  # another screen connection
+            raise MaintenanceError("not_in_maintenance", "logged in on another connection")
         self.touch()
         return self.engineer
 
@@ -469,6 +292,7 @@ class Maintenance:
         if self.engineer is not None and self.engineer != engineer_id:
             self.leave("replaced")
         self.engineer = engineer_id
+        self.owner = login_source.get()  # only this connection may act as the engineer
         self.touch()
         # No citizen session may start while the engineer has the machine open.
         kiosk = self.core.kiosk
@@ -484,6 +308,7 @@ class Maintenance:
         if self.engineer is None:
             return
         engineer, self.engineer = self.engineer, None
+        self.owner = None
         self.collection_in_progress = False
         if self._test_note is not None and not self._test_note.done():
             self._test_note.set_result({"result": "cancelled"})

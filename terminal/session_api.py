@@ -1,20 +1,77 @@
 """The session API: a local WebSocket where the screen (or the headless demo, or a test) gets
 the session's state — a snapshot on connect, then every change — and sends the citizen's
-intents. See docs/session-api.md."""
+intents. See docs/session-api.md.
+
+The socket is local but not trusted (docs/DESIGN.md, "Trust boundaries"): every connection
+presents the token the core wrote at start; maintenance rights belong to the one connection
+that logged in; every connection has a bounded send queue, and their number is bounded too.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+from collections import deque
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from terminal.api_messages import PATH, result
+from terminal.api_messages import PATH, result, token_file_for
+from terminal.engineer_auth import login_source
 from terminal.kiosk import IntentError, Kiosk
+from terminal.session_guard import BadMessage, RateLimitedLog, parse_intent
+from terminal.session_token import SessionToken
 
 log = logging.getLogger("session_api")
+
+DEFAULTS: dict[str, Any] = {
+    "token_file": "",
+    "token_group": "",
+    "max_connections": 8,
+    "max_message_bytes": 65536,
+    "send_queue_max": 64,
+    "send_timeout_s": 30.0,
+    "log_interval_s": 60.0,
+}
+
+
+class Outbox:
+    """What is waiting to be sent to one client. States are whole snapshots, so at most one
+    is queued (a newer one replaces it in place, keeping its order before later results);
+    results are bounded, and `overflow` says the client stopped reading."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: deque[dict[str, Any]] = deque()
+        self.overflow = False
+        self._state: dict[str, Any] | None = None
+        self._wake = asyncio.Event()
+
+    def put_state(self, snapshot: dict) -> None:
+        if self._state is not None:
+            self._state["state"] = snapshot
+            return
+        self._state = {"type": "state", "state": snapshot}
+        self.items.append(self._state)
+        self._wake.set()
+
+    def put_result(self, reply: dict[str, Any]) -> None:
+        if len(self.items) >= self.limit:
+            self.overflow = True
+        else:
+            self.items.append(reply)
+        self._wake.set()
+
+    async def get(self) -> dict[str, Any]:
+        while not self.items:
+            self._wake.clear()
+            await self._wake.wait()
+        item = self.items.popleft()
+        if item is self._state:
+            self._state = None
+        return item
 
 
 class SessionAPI:
@@ -22,11 +79,17 @@ class SessionAPI:
         self.kiosk = kiosk
         self.host = host
         self.port = port
-        self.app = web.Application()
+        config = getattr(kiosk, "config", {}) or {}
+        self.settings = {**DEFAULTS, **(config.get("session_api") or {})}
+        self.token = SessionToken(token_file_for(config), self.settings["token_group"])
+        self.app = web.Application(client_max_size=4096)
         self.app.router.add_get(PATH, self._websocket)
         self.app.router.add_get("/state", self._state)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._admitted = 0
+        self._ids = itertools.count(1)
+        self._log = RateLimitedLog(log, self.settings["log_interval_s"])
         self.url = ""
 
     async def start(self) -> str:
@@ -35,63 +98,124 @@ class SessionAPI:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         port = self._runner.addresses[0][1]
+        self.token.publish(port)
         self.url = f"ws://{self.host}:{port}{PATH}"
         return self.url
 
     async def stop(self) -> None:
+        self.token.withdraw()
         for ws in list(self._sockets):  # a connected screen must not hold up shutdown
             await ws.close(code=1001, message=b"core stopping")
         if self._runner:
             await self._runner.cleanup()
 
+    # ---------------------------------------------------------------- admission
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """401 without the token, 503 when full; each logged at most once per interval."""
+        if not self.token.matches(request.headers.get("Authorization", "")):
+            self._log("token", "session connection refused", reason="no valid token",
+                      path=request.path)
+            return web.json_response(
+                {"error": "unauthorised", "message": "Authorization: Bearer <token> required"},
+                status=401, headers={"WWW-Authenticate": 'Bearer realm="emitra-kiosk"'},
+            )
+        if request.path == PATH and self._admitted >= self.settings["max_connections"]:
+            self._log("full", "session connection refused", reason="too many connections",
+                      limit=self.settings["max_connections"])
+            return web.json_response(
+                {"error": "busy", "message": "too many connections"}, status=503
+            )
+        return None
+
     async def _state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.kiosk.snapshot())
+        return self._refusal(request) or web.json_response(self.kiosk.snapshot())
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=20)
+    # ---------------------------------------------------------------- one connection
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        self._admitted += 1
+        try:
+            return await self._serve(request)
+        finally:
+            self._admitted -= 1
+
+    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=self.settings["max_message_bytes"])
         await ws.prepare(request)
+        conn = f"ws-{next(self._ids)}"
+        login_source.set(conn)  # this handler's task; the intents it starts inherit it
         self._sockets.add(ws)
-        outgoing: asyncio.Queue[dict] = asyncio.Queue()
-
-        def on_change(snapshot: dict) -> None:
-            outgoing.put_nowait({"type": "state", "state": snapshot})
-
-        self.kiosk.add_listener(on_change)
-        sender = asyncio.create_task(self._send_loop(ws, outgoing))
-        await ws.send_json({"type": "snapshot", "state": self.kiosk.snapshot()})
+        outbox = Outbox(self.settings["send_queue_max"])
+        outbox.put_result({"type": "snapshot", "state": self.kiosk.snapshot()})
+        self.kiosk.add_listener(outbox.put_state)
+        sender = asyncio.create_task(self._send_loop(request, ws, outbox))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
-                reply = await self._handle(msg.data)
-                await outgoing.put(reply)
+                outbox.put_result(await self._handle(conn, msg.data))
+                if outbox.overflow:
+                    self._log("overflow", "session connection dropped",
+                              reason="client does not read", connection=conn)
+                    break
         finally:
             self._sockets.discard(ws)
-            self.kiosk.remove_listener(on_change)
+            self.kiosk.remove_listener(outbox.put_state)
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+            self._end_login(conn)
+            if not ws.closed:
+                await self._close(request, ws, WSCloseCode.POLICY_VIOLATION)
         return ws
 
-    async def _send_loop(self, ws: web.WebSocketResponse, queue: asyncio.Queue[dict]) -> None:
+    async def _send_loop(
+        self, request: web.Request, ws: web.WebSocketResponse, outbox: Outbox
+    ) -> None:
         while True:
-            item = await queue.get()
+            item = await outbox.get()
             try:
-                await ws.send_json(item)
+                await asyncio.wait_for(ws.send_str(json.dumps(item)),
+                                       self.settings["send_timeout_s"])
+            except TimeoutError:
+                self._log("stalled", "session connection dropped", reason="send timed out")
+                if request.transport is not None:
+                    request.transport.abort()
+                return
             except (ConnectionError, RuntimeError):
                 return
 
-    async def _handle(self, text: str) -> dict[str, Any]:
+    async def _close(self, request: web.Request, ws: web.WebSocketResponse, code: int) -> None:
         try:
-            msg = json.loads(text)
-            if not isinstance(msg, dict) or msg.get("type") != "intent":
-                raise ValueError("not an intent message")
-            name = msg["intent"]
-            args = msg.get("args") or {}
-            if not isinstance(name, str) or not isinstance(args, dict):
-                raise ValueError("intent must be a string and args an object")
-        except (ValueError, KeyError) as exc:
-            return result(None, False, "bad_request", str(exc))
-        request_id = msg.get("id")
+            await asyncio.wait_for(ws.close(code=code), 1.0)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if request.transport is not None:
+                request.transport.abort()
+
+    def _end_login(self, conn: str) -> None:
+        """The engineer's login ends with the connection that made it."""
+        m = self.kiosk.maintenance
+        if m is None:
+            return
+        if getattr(m, "owner", None) == conn:
+            m.leave("connection_closed")
+        m.auth.forget_source(conn)
+
+    # ---------------------------------------------------------------- intents
+
+    async def _handle(self, conn: str, text: str) -> dict[str, Any]:
+        try:
+            request_id, name, args = parse_intent(text)
+        except BadMessage as exc:
+            return result(exc.request_id, False, exc.key, str(exc))
+        if name == "maintenance" and args.get("action") != "enter":
+            m = self.kiosk.maintenance
+            if m is None or not m.active or getattr(m, "owner", None) != conn:
+                return result(request_id, False, "not_in_maintenance",
+                              "no engineer is logged in on this connection")
         try:
             # Intents run as their own task so a slow one (fetching a bill) never blocks
             # another connection; the reply still comes back in order for this client.
@@ -100,7 +224,7 @@ class SessionAPI:
             return result(request_id, False, exc.key, str(exc))
         except Exception as exc:  # never a traceback on the citizen's screen
             log.exception("intent %s failed", name)
-            return result(request_id, False, "please_wait", f"internal error: {exc}")
+            return result(request_id, False, "please_wait", f"internal error: {type(exc).__name__}")
         reply = result(request_id, True)
         if data:
             reply["data"] = data
