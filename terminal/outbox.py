@@ -111,7 +111,7 @@ class Outbox:
         return result
 
     def _pending_hint(self) -> int:
-        return len(self._queue) if self._queue is not None else 1
+        return len(self._in_flight) + (len(self._queue) if self._queue is not None else 0)
 
     def _requeue(self, s: Session) -> None:
         """The kiosk's own attempt did not get through: the worker takes it from here."""
