@@ -635,3 +635,68 @@ def test_main_prints_url_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- reply signatures and the newer fault modes --------------------------------------------------
+
+
+def reply_ok(resp: aiohttp.ClientResponse, nonce: str, body: bytes, secret: str = SECRET) -> bool:
+    """The reply MAC written from the spec: REPLY, status, nonce, Date, SHA-256(body)."""
+    date = resp.headers.get("Date", "")
+    lines = ["REPLY", str(resp.status), nonce, date, hashlib.sha256(body).hexdigest()]
+    want = hmac.new(secret.encode(), "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, resp.headers.get("X-Reply-Signature", ""))
+
+
+async def signed_raw(http, base, method, path_qs, payload=None, **sign):
+    raw = b"" if payload is None else json.dumps(payload).encode()
+    headers = signed_headers(method, path_qs, raw, **sign)
+    async with http.request(method, base + path_qs, data=raw, headers=headers) as resp:
+        body = await resp.read()
+        return resp, body, headers["X-Nonce"]
+
+
+async def test_every_authenticated_answer_is_signed_for_its_nonce(central, http):
+    for method, path, payload, status in [
+        ("GET", "/v1/services", None, 200),
+        ("POST", "/v1/payments", payment(), 201),
+        ("GET", "/v1/bills?provider=JVVNL&consumer=999999999", None, 404),
+    ]:
+        resp, body, nonce = await signed_raw(http, central.url, method, path, payload)
+        assert resp.status == status and reply_ok(resp, nonce, body)
+        assert not reply_ok(resp, "0" * 32, body)  # bound to this request's nonce
+    # A stale but correctly signed request: the 401 is signed, its Date is central's clock.
+    resp, body, nonce = await signed_raw(http, central.url, "GET", "/v1/services",
+                                         ts=int(time.time()) - 1000)
+    assert resp.status == 401 and json.loads(body)["error"] == "stale_timestamp"
+    assert reply_ok(resp, nonce, body)
+    # Not authenticated: nothing to sign with.
+    resp, body, nonce = await signed_raw(http, central.url, "GET", "/v1/services",
+                                         secret="wrong")
+    assert resp.status == 401 and "X-Reply-Signature" not in resp.headers
+
+
+async def test_fail_modes_429_unsigned_lost_late(central, http):
+    central.fail_next("http429")
+    resp, body, nonce = await signed_raw(http, central.url, "POST", "/v1/payments", payment())
+    assert resp.status == 429 and resp.headers["Retry-After"] == "1" and reply_ok(resp, nonce, body)
+    assert central.payments() == []
+
+    central.fail_next("unsigned")
+    resp, body, _ = await signed_raw(http, central.url, "GET", "/v1/services")
+    assert resp.status == 200 and "X-Reply-Signature" not in resp.headers
+
+    central.fail_next("lost")
+    async with aiohttp.ClientSession() as fresh:  # a fresh connection: no client-side retry
+        with pytest.raises(aiohttp.ClientError):
+            await signed_raw(fresh, central.url, "POST", "/v1/payments", payment("T-LOST"))
+    assert [p["txn_id"] for p in central.payments()] == ["T-LOST"]  # committed, unanswered
+
+    central.state.slow_seconds = 0.5
+    central.fail_next("late")
+    started = time.monotonic()
+    resp, body, nonce = await signed_raw(
+        http, central.url, "POST", "/v1/payments",
+        payment("T-LATE", bill_id="B-AVVNL-110298765432-202610", provider="AVVNL",
+                consumer_number="110298765432", amount_paise=123550))
+    assert time.monotonic() - started >= 0.5 and resp.status == 201 and reply_ok(resp, nonce, body)
