@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from terminal.central import CentralError
-from terminal.central.client import FINAL_CODES
 from terminal.central.link import Link
+from terminal.central.refusals import about_the_entry, refund_voucher_id, refusal_is_final
 from terminal.journal import Journal
 from terminal.logs import log_event
 from terminal.session import Session, fold
@@ -35,18 +35,6 @@ REFUSED_ALARM = "payment_refused_by_central"
 
 class _Skipped(Exception):
     """Not sent: central is down and a probe is already out (or not yet due)."""
-
-
-def refund_voucher_id(txn_id: str) -> str:
-    """Deterministic, so a crash between the refusal and the voucher makes the same voucher."""
-    return f"V{txn_id[1:]}-R" if txn_id.startswith("T-") else f"V-R-{txn_id}"
-
-
-def refusal_is_final(s: Session) -> bool:
-    """Journals before this rule wrote post_refused for 401/429 too; those are retried."""
-    if s.refused_code is None and s.refusal_final is None:
-        return False
-    return bool(s.refusal_final) if s.refusal_final is not None else s.refused_code in FINAL_CODES
 
 
 def needs_payment(s: Session) -> bool:
@@ -72,6 +60,8 @@ class Outbox:
         self.clock = clock
         self.link = Link(self.initial, self.ceiling, clock)
         self._in_flight: set[str] = set()
+        # session id -> (delay, monotonic time) for entries central answered with a non-final 4xx
+        self._entry_wait: dict[str, tuple[float, float]] = {}
         # The worker's copy of pending() in settle order, rebuilt when it runs dry.
         self._queue: deque[Session] | None = None
         # Sessions the kiosk is completing right now; the worker leaves them to it.
@@ -97,8 +87,8 @@ class Outbox:
         try:
             result = await call()
         except CentralError as exc:
-            if exc.retryable:
-                self.last_error = str(exc)
+            self.last_error = str(exc)
+            if exc.retryable and not about_the_entry(exc):
                 self.link.failed(str(exc), self._pending_hint(), exc.retry_after, probe=probe)
             else:
                 self.link.answered(self._pending_hint())
@@ -139,7 +129,9 @@ class Outbox:
         except CentralError as exc:
             if exc.retryable:
                 log.debug("post failed, will retry: %s %s", s.txn_id, exc)
-                if live:
+                if about_the_entry(exc):
+                    self._entry_failed(s.session_id)
+                elif live:
                     self._requeue(s)
             else:
                 self._refused(s, exc)
@@ -264,7 +256,9 @@ class Outbox:
             return False
         except CentralError as exc:
             if exc.retryable:
-                if live:
+                if about_the_entry(exc):
+                    self._entry_failed(s.session_id)
+                elif live:
                     self._requeue(s)
             else:  # a voucher central will not take: the engineer must see it
                 self.journal.append(
@@ -372,7 +366,7 @@ class Outbox:
             """The next entry; False when central went down on it (it stays first in line)."""
             nonlocal done
             s = queue.popleft()
-            if s.session_id in self.busy_sessions:
+            if s.session_id in self.busy_sessions or not self._entry_due(s.session_id):
                 return True
             if await self._work(s):
                 done += 1
@@ -393,6 +387,17 @@ class Outbox:
         await asyncio.gather(*(worker() for _ in range(min(self.in_flight_max, len(queue)))))
         return done
 
+    def _entry_due(self, session_id: str) -> bool:
+        wait = self._entry_wait.get(session_id)
+        return wait is None or self.clock() >= wait[1]
+
+    def _entry_failed(self, session_id: str) -> None:
+        delay = self._entry_wait.get(session_id, (self.initial / 2, 0.0))[0] * 2
+        delay = min(self.ceiling, delay)
+        self._entry_wait[session_id] = (delay, self.clock() + delay)
+        log_event(log, "central turned an entry down, will retry it alone", logging.WARNING,
+                  session=session_id, retry_in_s=delay, error=self.last_error)
+
     async def _work(self, s: Session) -> bool:
         """Everything central still needs of one session; True when nothing is left."""
         try:
@@ -405,5 +410,8 @@ class Outbox:
         except Exception:
             log.exception("outbox entry failed", extra={"fields": {"session": s.session_id}})
             return False
-        return not needs_work(s)
+        if needs_work(s):
+            return False
+        self._entry_wait.pop(s.session_id, None)
+        return True
 

@@ -308,3 +308,22 @@ async def test_outage_is_one_probe_at_a_time_then_a_bounded_drain(tmp_path, cent
     assert order[:4] == sorted(order[:4]) and set(order[:4]) <= set(sorted(order)[:8])
     assert_books_balance(central, journal, posted=60 * PHED_DUE, voucher=0)
     await dialect.close()
+
+
+async def test_an_entry_central_turns_down_does_not_hold_up_the_queue(tmp_path, central):
+    """A non-final 4xx (here 400: central cannot read this one body) is about that entry, not
+    about central: it is retried on its own clock while the rest of the queue drains."""
+    outbox, journal, dialect = make_outbox(tmp_path, central.url)
+    bad = dict(add_bills(central, 1)[0], consumer_number="12AB")
+    settle(journal, bad, 1)
+    for i, bill in enumerate(add_bills(central, 3, start=1)):
+        settle(journal, bill, i + 2)
+    for _ in range(3):
+        await outbox.flush()
+    assert not list(journal.events(kinds=("post_refused", "refund_voucher")))  # not final
+    assert len(central.payments()) == 3
+    assert not outbox.link.down
+    report = check_journal(journal)
+    assert report["ok"] and report["totals"]["pending"] == PHED_DUE
+    assert report["totals"]["posted"] == 3 * PHED_DUE
+    await dialect.close()
