@@ -48,6 +48,24 @@ def test_event_survives_sigkill_right_after_append(tmp_path):
     assert rows == [("credit", '{"note_id": "n1", "paise": 50000}')]
 
 
+def test_sealed_event_and_its_new_key_survive_sigkill(tmp_path):
+    """The first personal field makes the key: key file and event are both there after a kill."""
+    path = tmp_path / "j.sqlite"
+    code = (
+        "from terminal.journal import Journal\n"
+        f"j = Journal({str(path)!r})\n"
+        "j.append('session_opened', 'S1', {'service': 'electricity', 'provider': 'JVVNL',"
+        " 'consumer_number': '210412345678'})\n"
+        "print('not reached')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"EMITRA_CRASH_AFTER": "session_opened:1", "PATH": "/usr/bin"},
+                          timeout=30)
+    assert proc.returncode == -9 and "not reached" not in proc.stdout
+    assert b"210412345678" not in path.read_bytes() + (tmp_path / "j.sqlite-wal").read_bytes()
+    assert fold("S1", list(Journal(path).events())).consumer_number == "210412345678"
+
+
 def test_allowed_notes_respects_overpay_policy():
     accepted = {1000, 2000, 5000, 10000, 20000, 50000}
     assert allowed_notes(64000, 10000, accepted) == accepted
