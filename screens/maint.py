@@ -36,7 +36,7 @@ WAITING = {
     "test_note": "Insert one note now (waiting up to 60 s) ...",
     "network_test": "Testing the network ...",
     "test_print": "Printing a test page ...",
-    "collect_cash": "Recording the collection and printing the slip ...",
+    "collect_cash": "Recording the collection and the count, printing the slip ...",
     "reprint": "Printing ...",
 }
 
@@ -144,12 +144,99 @@ def cash_summary(data: dict[str, Any]) -> list[str]:
 
 
 def collect_cash(data: dict[str, Any]) -> list[str]:
-    lines = [f"Collection: {short(data.get('collection_id'))}", f"At: {when(data.get('at'))}"]
+    lines = [f"Collection: {short(data.get('collection_id'))}"]
+    lines += count_result(data.get("count") or {})  # the news first: a difference, or none
+    lines.append(printed(data, "Slip"))
+    lines.append(f"At: {when(data.get('at'))}. The journal had:")
     lines += denominations(data)
     lines.append(f"Notes: {data.get('notes', 0)}")
     lines.append(f"Total: {rupees(data.get('total_paise', 0))}")
-    lines.append(printed(data, "Slip"))
     return lines
+
+
+def count_result(count: dict[str, Any]) -> list[str]:
+    """The engineer's count against the journal, as the core compared it (cash_counted)."""
+    if not count:
+        return []
+    if count.get("counted") is None:
+        return ["NOT COUNTED: alarm raised"]
+    diff = int(count.get("difference_paise") or 0)
+    lines = [f"Counted: {rupees(count.get('counted_paise', 0))}"]
+    if diff:
+        words = "SHORT" if diff < 0 else "OVER"
+        lines.append(f"DIFFERENCE: {rupees(abs(diff))} {words} - alarm raised")
+    elif count.get("problems"):
+        lines.append("Notes DO NOT match the journal - alarm raised")
+    else:
+        lines.append("Count matches the journal")
+    for row in count.get("denominations_differ") or []:
+        lines.append(
+            f"    {rupees(row.get('paise', 0))} notes: counted {row.get('counted')},"
+            f" journal {row.get('expected')}"
+        )
+    device = count.get("device") or {}
+    if "device_notes" in count:
+        same = count["device_notes"] == count.get("journal_notes")
+        lines.append(
+            f"Acceptor counter: {count['device_notes']} notes stacked"
+            + (" (matches)" if same else f", journal {count.get('journal_notes')}: DO NOT match")
+        )
+    elif device.get("available"):
+        lines.append("Acceptor counter: read (first collection: nothing to compare yet)")
+    else:
+        lines.append("Acceptor counter: not available")
+    return lines
+
+
+MAX_COUNT = 100_000  # per denomination, as the core accepts
+
+
+class CashCount:
+    """The engineer's count of the cassette on the collection screen, per denomination, until
+    it is sent with collect_cash (the core compares it with the journal and journals both).
+
+    It starts at zero for every note value the kiosk takes: the engineer counts the notes in
+    hand, the figures are not copied from the journal's."""
+
+    STEPS = ((-1, "minus", "-1"), (1, "plus", "+1"), (10, "plus10", "+10"))
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self.notes: dict[int, int] = {}
+        self._source: str | None = None
+
+    def start(self, data: dict[str, Any]) -> None:
+        """A new cash summary: a new count (the same summary redrawn keeps the count)."""
+        source = repr(data)
+        if source == self._source:
+            return
+        self._source = source
+        values = data.get("denominations") or [
+            row.get("paise") for row in data.get("by_denomination") or []
+        ]
+        self.values = sorted({int(v) for v in values if v}, reverse=True)
+        self.notes = {value: 0 for value in self.values}
+
+    def add(self, paise: int, delta: int) -> None:
+        self.notes[paise] = max(0, min(MAX_COUNT, self.notes.get(paise, 0) + delta))
+
+    @property
+    def total_paise(self) -> int:
+        return sum(value * n for value, n in self.notes.items())
+
+    def cell(self, paise: int) -> str:
+        """ "₹500: 3" (the amounts add up on the collect button)."""
+        return f"{rupees(paise)}: {self.notes.get(paise, 0)}"
+
+    def total_line(self) -> str:
+        return f"{sum(self.notes.values())} notes ({rupees(self.total_paise)})"
+
+    def args(self) -> dict[str, Any]:
+        """collect_cash's arguments: {"counted": {"50000": n, ...}} (every value, zeros too)."""
+        return {"counted": {str(value): n for value, n in self.notes.items()}}
+
+    def key(self) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted(self.notes.items()))
 
 
 def printed(data: dict[str, Any], what: str = "Page") -> str:

@@ -646,6 +646,7 @@ class MaintMenuScreen(KioskScreen):
         super().__init__(**kwargs)
         self._built = False
         self._drawn: object = None
+        self._count = maint.CashCount()  # the engineer's count on the collection screen
 
     def _build_menu(self, app) -> None:
         grid = self.ids.menu
@@ -678,7 +679,9 @@ class MaintMenuScreen(KioskScreen):
         for child in self.ids.menu.children:
             child.disabled = app.maint_busy is not None and child.tid != "maint_leave"
         result = app.maint_result
-        key = (app.maint_busy, app.maint_confirm, repr(result), app.lang)
+        if result and result.get("action") == "cash_summary" and isinstance(result["data"], dict):
+            self._count.start(result["data"])  # before the key: one drawing per count
+        key = (app.maint_busy, app.maint_confirm, repr(result), app.lang, self._count.key())
         if key == self._drawn:
             return
         self._drawn = key
@@ -706,16 +709,12 @@ class MaintMenuScreen(KioskScreen):
                 lines.append(("maint_error", app.tr(words, "en")))
             else:
                 data = result.get("data")
+                if action == "cash_summary" and isinstance(data, dict):
+                    # the count and its button first (in view), the journal's figures below
+                    lines.extend(self._count_lines(app))
                 for index, line in enumerate(maint.result_lines(action, data)):
                     lines.append((f"maint_line_{index}", line))
-                if action == "cash_summary":
-                    lines.append(
-                        (
-                            "maint_collect",
-                            ("Collect and print slip", lambda: app.maint_action("collect_cash")),
-                        )
-                    )
-                elif action == "outbox_view":
+                if action == "outbox_view":
                     lines.append(
                         ("maint_send_now", ("Send now", lambda: app.maint_action("send_now")))
                     )
@@ -732,7 +731,35 @@ class MaintMenuScreen(KioskScreen):
                             )
                         )
         for tid, what in lines:
-            if isinstance(what, tuple):
+            if isinstance(what, list):  # a row of count cells: words, then -1 / +1 / +10
+                row = BoxLayout(
+                    size_hint_y=None,
+                    height=84 * app.s,
+                    spacing=8 * app.s,
+                    padding=(0, 0, 16 * app.s, 0),
+                )
+                for cell_tid, words, buttons in what:
+                    row.add_widget(
+                        KLabel(
+                            text=words,
+                            tid=cell_tid,
+                            base=26,
+                            latin=True,
+                            halign="left",
+                            size_hint_x=0.2,
+                            size_hint_y=1,
+                            auto_height=False,
+                        )
+                    )
+                    for btn_tid, text, callback in buttons:
+                        button = KButton(
+                            tid=btn_tid, text=text, kind="secondary", tall=84, base=26, latin=True
+                        )
+                        button.size_hint_x = 0.3 / len(buttons)
+                        button.bind(on_release=lambda _w, c=callback: c())
+                        row.add_widget(button)
+                box.add_widget(row)
+            elif isinstance(what, tuple):
                 text, callback = what
                 button = KButton(tid=tid, text=text, kind="primary", tall=96, base=28, latin=True)
                 button.bind(on_release=lambda _w, c=callback: c())
@@ -749,6 +776,44 @@ class MaintMenuScreen(KioskScreen):
                         color=RED if tid == "maint_error" else INK,
                     )
                 )
+
+    def _count_lines(self, app) -> list[tuple[str, object]]:
+        """The count by denomination (-1 / +1 / +10 per note value, two values a row, so the
+        collect button stays in view on a landscape screen), then collect with it."""
+        count = self._count
+
+        def step(paise: int, delta: int):
+            def go() -> None:
+                count.add(paise, delta)
+                app.render()
+
+            return go
+
+        cells = [
+            (
+                f"maint_count_{paise}",
+                count.cell(paise),
+                [
+                    (f"maint_count_{paise}_{name}", text, step(paise, delta))
+                    for delta, name, text in count.STEPS
+                ],
+            )
+            for paise in count.values
+        ]
+        lines: list[tuple[str, object]] = [
+            (f"maint_count_row_{i}", cells[i : i + 2]) for i in range(0, len(cells), 2)
+        ]
+        lines.append(
+            (
+                "maint_collect",
+                (
+                    f"Collect {count.total_line()} and print slip",
+                    lambda: app.maint_action("collect_cash", **count.args()),
+                ),
+            )
+        )
+        lines.append(("maint_count_note", "Journal since the last collection:"))
+        return lines
 
 
 class MoreTimeView(ModalView):

@@ -25,6 +25,8 @@ DEMO_PIN = "246810"  # config/default.toml's demo hash
 async def pay_350_in_cash(h: KioskHarness) -> None:
     """A citizen pays PHED 5012345678 (₹350) with ₹200 + ₹100 + ₹50 (no screen needed)."""
     async with h.client() as citizen:
+        # On a loaded machine the acceptor may still be opening when the core answers.
+        await citizen.wait_for(lambda s: (s.get("services") or {}).get("cash_payment"), timeout=20)
         assert (await citizen.send("start", provider="PHED"))["ok"]
         assert (await citizen.send("consumer", number="5012345678"))["ok"]
         await citizen.wait_screen("BILL")
@@ -51,6 +53,28 @@ async def log_in(ui: UIProcess, pin: str, engineer: str = "42") -> None:
     await ui.tap("key_continue")
     await ui.type_digits(pin)
     await ui.tap("key_continue")
+
+
+async def count_notes(ui: UIProcess, notes: dict[int, int], total: str) -> list[str]:
+    """Tap +1 per note on the collection screen; the collect button shows the count."""
+    for paise, n in notes.items():
+        for _ in range(n):
+            await ui.tap(f"maint_count_{paise}_plus")
+    shown = await ui.wait("maint_menu", tid="maint_collect", contains=total)
+    return [v for k, v in shown["texts"].items() if k.startswith("maint_")]
+
+
+async def collected_lines(ui: UIProcess) -> list[str]:
+    """The result of collect_cash once the slip is printed (the title comes first)."""
+    deadline = time.monotonic() + 20
+    while True:
+        slip = await ui.wait(
+            "maint_menu", tid="maint_result_title", contains="collected", timeout=20
+        )
+        lines = [v for k, v in slip["texts"].items() if k.startswith("maint_line_")]
+        if "Slip printed" in lines or time.monotonic() > deadline:
+            return lines
+        await asyncio.sleep(0.2)
 
 
 async def test_pin_entry_in_hindi_and_a_wrong_pin(tmp_path):
@@ -114,22 +138,25 @@ async def test_menu_cash_collection_and_leave(tmp_path):
             assert "Total: ₹350" in lines
             for row in ("₹200 x 1 = ₹200", "₹100 x 1 = ₹100", "₹50 x 1 = ₹50"):
                 assert row in lines, lines
+            # The count starts at zero for every note the kiosk takes (a blind count).
+            for rupees in (500, 200, 100, 50, 20, 10):
+                assert cash["texts"][f"maint_count_{rupees * 100}"] == f"₹{rupees}: 0"
+            # The engineer finds ₹200 + ₹50 in the cassette: the ₹100 note is missing.
+            lines = await count_notes(ui, {20000: 1, 5000: 1}, "2 notes (₹250)")
             await ui.screenshot(ARTIFACTS / "maintenance-cash-en.png")
 
             printed_before = len(h.printer_sim.receipts)
             await ui.tap("maint_collect")
-            # The title may say "collected" while the slip is still printing: wait for the lines.
-            deadline = time.monotonic() + 20
-            while True:
-                slip = await ui.wait(
-                    "maint_menu", tid="maint_result_title", contains="collected", timeout=20
-                )
-                lines = [v for k, v in slip["texts"].items() if k.startswith("maint_line_")]
-                if "Slip printed" in lines or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.2)
+            lines = await collected_lines(ui)
             assert "Total: ₹350" in lines and "Slip printed" in lines, lines
+            assert "Counted: ₹250" in lines, lines
+            assert "DIFFERENCE: ₹100 SHORT - alarm raised" in lines, lines
+            assert "    ₹100 notes: counted 0, journal 1" in lines, lines
             assert len(h.printer_sim.receipts) > printed_before
+            assert "DIFFERENCE: Rs. 100 SHORT" in "\n".join(h.printer_sim.texts)
+            shown = await ui.wait("maint_menu", tid="maint_engineer", contains="cash_count")
+            assert "cash_count_difference" in shown["texts"]["maint_engineer"]
+            await ui.screenshot(ARTIFACTS / "maintenance-collected-en.png")
 
             # after the collection the cassette is empty
             await ui.tap("maint_cash_summary")
@@ -172,6 +199,31 @@ async def test_menu_cash_collection_and_leave(tmp_path):
             await ui.close()
 
 
+async def test_cash_count_in_hindi_that_matches(tmp_path):
+    """With the screen in Hindi the engineer's screens stay as they are (English, for the
+    engineer); an exact count says so, with no alarm."""
+    async with KioskHarness(tmp_path) as h:
+        await pay_350_in_cash(h)
+        ui = UIProcess(h.session_url, language="hi")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await open_login(ui)
+            await log_in(ui, DEMO_PIN)
+            await ui.wait("maint_menu")
+            await ui.tap("maint_cash_summary")
+            await ui.wait("maint_menu", tid="maint_collect")
+            await ui.tap("maint_count_20000_minus")  # at zero already: stays at zero
+            await count_notes(ui, {20000: 1, 10000: 1, 5000: 1}, "3 notes (₹350)")
+            await ui.screenshot(ARTIFACTS / "maintenance-cash-hi.png")
+            await ui.tap("maint_collect")
+            lines = await collected_lines(ui)
+            assert "Count matches the journal" in lines and "Counted: ₹350" in lines, lines
+            assert not [a for a in h.core.kiosk.maintenance.alarms() if "cash" in a["code"]]
+            await ui.screenshot(ARTIFACTS / "maintenance-collected-hi.png")
+        finally:
+            await ui.close()
+
+
 def test_results_are_plain_lines_never_tracebacks():
     from screens.maint import result_lines
 
@@ -180,6 +232,26 @@ def test_results_are_plain_lines_never_tracebacks():
         {"by_denomination": [{"paise": 50000, "count": 2}], "notes": 2, "total_paise": 100000},
     )
     assert "₹500 x 2 = ₹1,000" in lines and "Total: ₹1,000" in lines
+    short = result_lines(
+        "collect_cash",
+        {
+            "collection_id": "C-1",
+            "total_paise": 35000,
+            "printed": True,
+            "count": {
+                "counted": {"20000": 1, "5000": 1},
+                "counted_paise": 25000,
+                "difference_paise": -10000,
+                "denominations_differ": [{"paise": 10000, "expected": 1, "counted": 0}],
+                "problems": ["short"],
+                "device": {"available": True, "stacked_total": 12},
+                "device_notes": 3,
+                "journal_notes": 3,
+            },
+        },
+    )
+    assert "DIFFERENCE: ₹100 SHORT - alarm raised" in short
+    assert "Acceptor counter: 3 notes stacked (matches)" in short
     bad = result_lines("test_print", {"printed": False, "error": "Traceback (most recent call"})
     assert bad == ["Test page NOT printed: internal error"]
     odd = result_lines("identities", ["not", "a", "dict"])  # an unexpected shape
