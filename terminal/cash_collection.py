@@ -7,7 +7,7 @@ Kept out of terminal/maintenance.py, which calls these from collect_cash.
 
 from __future__ import annotations
 
-import contextlib
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -57,32 +57,40 @@ def parse_counted(raw: Any, accepted_paise: set[int]) -> dict[int, int]:
 
 
 async def read_device_counter(acceptor: Any) -> dict[str, Any]:
-    """The acceptor's cumulative stacked-note counter, where its driver can read one.
+    """The acceptor's cumulative stacked-note counter, read from the device where possible.
 
-    A driver may offer `async stacked_count()`; today only the eSSP driver reads GET COUNTERS,
-    privately (`_stacked_count`, under its line lock, as its own resync does). CCNET's REQUEST
-    STATISTICS is not read by the driver: "not available"."""
+    The eSSP driver reads GET COUNTERS privately (`_stacked_count`, under its line lock, as its
+    own resync does): a fresh reading is the device's word, independent of what the driver
+    reported. Its public `stacked_count()` is the last reading plus the credits reported since,
+    used only when a fresh reading is impossible. CCNET's REQUEST STATISTICS is not read by the
+    driver: "not available"."""
     if acceptor is None:
         return {"available": False, "reason": "no acceptor"}
-    reader = getattr(acceptor, "stacked_count", None)
-    source = "stacked_count()"
-    lock: Any = None
-    if not callable(reader):
-        reader = getattr(acceptor, "_stacked_count", None)
-        lock = getattr(acceptor, "_lock", None)
-        source = "eSSP GET COUNTERS"
-    if not callable(reader) or (source != "stacked_count()" and lock is None):
+    fresh, lock = getattr(acceptor, "_stacked_count", None), getattr(acceptor, "_lock", None)
+    if callable(fresh) and lock is not None and getattr(acceptor, "_port", None) is not None:
+        try:
+            async with lock:
+                value = await fresh()
+            if _is_count(value):
+                return {"available": True, "stacked_total": value, "source": "eSSP GET COUNTERS"}
+        except Exception as exc:
+            log.warning("acceptor counter not read: %s", exc)
+    derived = getattr(acceptor, "stacked_count", None)
+    if not callable(derived):
         return {"available": False, "reason": "the driver reports no counter"}
-    if getattr(acceptor, "_port", True) is None:
-        return {"available": False, "reason": "the acceptor is not connected"}
     try:
-        async with lock if lock is not None else contextlib.nullcontext():
-            value = await reader()
+        value = derived()
+        if inspect.isawaitable(value):
+            value = await value
     except Exception as exc:
         return {"available": False, "reason": f"counter not read: {exc}"[:120]}
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not _is_count(value):
         return {"available": False, "reason": "the device gave no counter"}
-    return {"available": True, "stacked_total": value, "source": source}
+    return {"available": True, "stacked_total": value, "source": "driver stacked_count()"}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def last_device_total(journal: Journal) -> int | None:

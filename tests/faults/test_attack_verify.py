@@ -48,12 +48,12 @@ def run_verify(tmp_path: Path, journal_path: str | Path) -> subprocess.Completed
     )
 
 
-async def collect(h: KioskHarness, counted: dict[str, int]) -> dict:
+async def collect(h: KioskHarness, counted: dict[str, int], expected: int = 35000) -> dict:
     async with h.client() as screen:
         entered = await screen.send("maintenance", action="enter", engineer_id="E42", pin=DEMO_PIN)
         assert entered["ok"], entered
         summary = await screen.send("maintenance", action="cash_summary")
-        assert summary["ok"] and summary["data"]["total_paise"] == 35000
+        assert summary["ok"] and summary["data"]["total_paise"] == expected
         collected = await screen.send("maintenance", action="collect_cash", counted=counted)
         assert collected["ok"], collected
         await screen.send("maintenance", action="leave")
@@ -107,6 +107,28 @@ async def test_an_exact_count_verifies_ok(tmp_path):
         done = run_verify(tmp_path, h.config["journal"]["path"])
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["cash"]["collections"][0]["counted_paise"] == 35000
+
+
+async def test_a_note_the_essp_device_stacked_but_nobody_credited_fails_verify(tmp_path):
+    """The count can agree with the journal while the device knows better: a note stacked and
+    never reported (the core was down, the report lost) is in the device's own counter."""
+    async with KioskHarness(tmp_path, protocol="essp") as h:
+        await pay_350(h)
+        first = await collect(h, {"20000": 1, "10000": 1, "5000": 1})
+        assert first["count"]["device"]["available"] and not first["count"]["problems"]
+        h.acceptor_sim.counters["stacked"] += 1  # stacked, never reported to the kiosk
+        second = await collect(h, {}, expected=0)
+        assert second["count"]["device_notes"] == 1 and second["count"]["journal_notes"] == 0
+        assert any("1 note(s) more in the device" in p for p in second["count"]["problems"])
+        assert any(
+            a["code"] == f"cash_count_difference:{second['collection_id']}"
+            for a in h.core.kiosk.maintenance.alarms()
+        )
+        done = run_verify(tmp_path, h.config["journal"]["path"])
+        assert done.returncode == 1, done.stdout + done.stderr
+        problems = json.loads(done.stdout)["problems"]
+        assert [p for p in problems if second["collection_id"] in p and "stacked 1 notes" in p]
+        assert not [p for p in problems if first["collection_id"] in p], problems
 
 
 def test_verify_on_a_missing_journal_is_an_error_and_creates_nothing(tmp_path):
