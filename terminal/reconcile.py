@@ -7,8 +7,10 @@ driver can read it) is journaled as a `cash_counted` event; here, for every coll
 the journal says went into the cassette since the previous collection are re-derived from the
 credits, test notes and notes found at power-up, and compared with the count and the counter.
 
-Pure functions over journal events: no I/O, no clock, so `verify`, the collection screen and the
-tests share one definition of "what should be in the cassette".
+Pure functions over journal events: no I/O, no clock. `Period.add` must agree with
+terminal/maintenance.py `cash_box` (what the collection screen shows and the live count is
+compared with): tests/faults/test_attack_verify.py collects an exact count live and then
+requires `verify` to find no difference, which fails if the two ever disagree.
 """
 
 from __future__ import annotations
