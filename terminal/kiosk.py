@@ -264,7 +264,7 @@ class Kiosk:
             "paid_paise": s.paid_paise,
             "remaining_paise": s.remaining_paise,
             "notes_paise": s.notes,
-            "accepted_now_paise": sorted(self._enabled_notes or ()),
+            "accepted_now_paise": sorted(self._notes_allowed_now()),
             "last_returned": self.last_returned,
             "cash_in_machine": s.paid_paise > 0,
             "txn_id": s.txn_id,
@@ -699,15 +699,20 @@ class Kiosk:
 
     # ------------------------------------------------------------------ money
 
+    def _notes_allowed_now(self) -> set[int]:
+        """The notes the session may take now: what the acceptor is told, and what the screen
+        shows (from the rule, so a pushed credit never shows the notes before it)."""
+        s = self.session
+        if self.acceptor is None or s is None or s.state != State.PAYING:
+            return set()
+        known = set(self.acceptor.denominations()) or self.accepted_paise
+        return allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise & known)
+
     async def _update_acceptor(self) -> None:
         """Enable exactly the notes that may go in now (none outside PAYING)."""
         if self.acceptor is None:
             return
-        s = self.session
-        notes: set[int] = set()
-        if s is not None and s.state == State.PAYING:
-            known = set(self.acceptor.denominations()) or self.accepted_paise
-            notes = allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise & known)
+        notes = self._notes_allowed_now()
         if notes == self._enabled_notes:
             return
         self._enabled_notes = notes
@@ -994,6 +999,7 @@ class Kiosk:
             await self._settle(s, recovery=True)
             return
         self._touch()
+        self._changed()  # durable, so shown now: not after the acceptor's ENABLE exchange
         if s.paid_paise >= s.due_paise:
             await self._settle(s)
         else:

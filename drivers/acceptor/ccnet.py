@@ -66,6 +66,7 @@ SETUP_STATES = frozenset({0x10, 0x11, 0x12, 0x13, 0x19, 0x47})  # IDENTIFICATION
 # settle (returning one left in escrow) instead of resetting it away unseen.
 NOTE_IN_PATH = frozenset({0x15, 0x17, 0x18, 0x1A, 0x1C, 0x80, 0x81, 0x82})
 STACKED = 0x81
+FAST_POLL_S = 0.05
 
 
 @dataclass
@@ -288,7 +289,7 @@ class CCNETAcceptor(BanknoteAcceptor):
             while not self._closing:
                 await self._round()
                 try:
-                    async with asyncio.timeout(self.poll_interval):
+                    async with asyncio.timeout(self._poll_wait()):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
@@ -335,6 +336,12 @@ class CCNETAcceptor(BanknoteAcceptor):
             await self._exchange(Command.HOLD)
         if self._proto.escrow is None:
             self._wake_decision_waiters()
+
+    def _poll_wait(self) -> float:
+        """Fast while a note is on its way (its report is what the citizen waits to see),
+        the configured interval while the validator idles."""
+        moving = self._proto.last_state in NOTE_IN_PATH or self._unacked is not None
+        return min(self.poll_interval, FAST_POLL_S) if moving else self.poll_interval
 
     async def _reinitialise(self) -> None:
         log.warning("ccnet power-up seen: resetting and reading the device again")

@@ -432,7 +432,10 @@ class ESSPAcceptor(BanknoteAcceptor):
                         await self._initialise(first=False)
                         self._set_status(self._tracker.status)
                     await self._poll_once()
-                backoff = self.poll_interval
+                # Fast while a note is in escrow or on its way to the cashbox: the citizen waits
+                # for its credit; the configured interval while idle.
+                moving = self._tracker.escrow is not None
+                backoff = min(self.poll_interval, 0.05) if moving else self.poll_interval
             except (NoReply, _KeyLost, CommandFailed, ValueError) as exc:
                 if self._closing:
                     break

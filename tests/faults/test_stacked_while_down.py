@@ -44,6 +44,14 @@ async def _wait(predicate, timeout: float = 10.0, step: float = 0.001) -> None:
         await asyncio.sleep(step)
 
 
+async def _stop(cores: list) -> None:
+    """No core outlives its test: a stray one would reopen ptys later tests are using."""
+    for proc in cores:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 def _journal_kinds(path) -> list[str]:
     journal = Journal(path)
     try:
@@ -58,9 +66,10 @@ async def test_note_stacked_while_core_down_is_credited_to_its_session(tmp_path,
     await rig.start()
     site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
-    restarted = None
+    cores: list = []
     try:
         proc, url = await start_core(site, tmp_path)
+        cores.append(proc)
         citizen = await _paying(url)
         freeze_at_stacking(rig, proc)
         rig.acceptor_sim.insert_note(500)
@@ -72,6 +81,7 @@ async def test_note_stacked_while_core_down_is_credited_to_its_session(tmp_path,
         assert "note_stacking" in kinds and "credit" not in kinds, kinds  # the window we meant
 
         restarted, _ = await start_core(site, tmp_path)
+        cores.append(restarted)
         report = await settled_journal(journal_path)
         assert report["ok"], report["problems"]
         assert report["totals"]["credited"] == 50000  # the note in the cassette, once
@@ -87,10 +97,7 @@ async def test_note_stacked_while_core_down_is_credited_to_its_session(tmp_path,
         assert [v["amount_paise"] for v in rig.central.vouchers()] == [50000]
         assert rig.central.payments() == []
     finally:
-        for p in (restarted,):
-            if p is not None and p.returncode is None:
-                p.terminate()
-                await p.wait()
+        await _stop(cores)
         await rig.stop()
 
 
@@ -101,9 +108,10 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
     await rig.start()
     site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
-    restarted = None
+    cores: list = []
     try:
         proc, url = await start_core(site, tmp_path, env={"EMITRA_CRASH_AFTER": "note_stacking:1"})
+        cores.append(proc)
         citizen = await _paying(url)
         rig.acceptor_sim.insert_note(500)
         await asyncio.wait_for(proc.wait(), 15)
@@ -111,6 +119,7 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
         await citizen.__aexit__(None, None, None)
 
         restarted, _ = await start_core(site, tmp_path)
+        cores.append(restarted)
         report = await settled_journal(journal_path)
         assert report["ok"], report["problems"]
         await _wait(lambda: rig.acceptor_sim.returned == [500], timeout=15, step=0.05)
@@ -118,9 +127,7 @@ async def test_note_left_in_escrow_while_core_down_goes_back(tmp_path):
         assert rig.acceptor_sim.stacked == []
         assert rig.central.payments() == [] and rig.central.vouchers() == []
     finally:
-        if restarted is not None and restarted.returncode is None:
-            restarted.terminate()
-            await restarted.wait()
+        await _stop(cores)
         await rig.stop()
 
 
@@ -133,9 +140,10 @@ async def test_whole_kiosk_power_cut_after_stacking_credits_the_note(tmp_path, p
     await rig.start()
     site = rig.write_config(tmp_path / "site.toml")
     journal_path = tmp_path / "journal.sqlite"
-    restarted = None
+    cores: list = []
     try:
         proc, url = await start_core(site, tmp_path)
+        cores.append(proc)
         citizen = await _paying(url)
         freeze_at_stacking(rig, proc)
         rig.acceptor_sim.insert_note(200)
@@ -147,13 +155,12 @@ async def test_whole_kiosk_power_cut_after_stacking_credits_the_note(tmp_path, p
         assert "credit" not in _journal_kinds(journal_path)
 
         restarted, _ = await start_core(site, tmp_path)
+        cores.append(restarted)
         report = await settled_journal(journal_path)
         assert report["ok"], report["problems"]
         assert report["totals"]["credited"] == 20000 == sum(rig.acceptor_sim.stacked) * 100
         await _wait(lambda: len(rig.central.vouchers()) == 1, timeout=10, step=0.1)
         assert [v["amount_paise"] for v in rig.central.vouchers()] == [20000]
     finally:
-        if restarted is not None and restarted.returncode is None:
-            restarted.terminate()
-            await restarted.wait()
+        await _stop(cores)
         await rig.stop()
