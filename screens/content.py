@@ -23,6 +23,7 @@ REASONS = (
     "printer_unavailable",
     "printer_out_of_paper",
     "out_of_service_by_control_room",
+    "journal_storage_full",
     "other",
 )
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from terminal.session import (
     fold,
     settlement,
 )
+from terminal.storage_guard import StorageGuard
 
 log = logging.getLogger("kiosk")
 
@@ -128,6 +130,8 @@ class Kiosk:
         self.recovering = False
         self._enabled_notes: set[int] | None = None
         self._lookup_in_flight = False
+        min_free_mb = config.get("journal", {}).get("min_free_mb", 1)
+        self.storage = StorageGuard(journal.path, int(min_free_mb * (1 << 20)), clock)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,7 +196,10 @@ class Kiosk:
             reasons.append(
                 "printer_out_of_paper" if "paper_out" in prn.detail else "printer_unavailable"
             )
-        cash = acceptor_ok and printer_ok and not self.out_of_service_command
+        storage_ok = self.storage.problem is None
+        if not storage_ok:
+            reasons.append(self.storage.problem)
+        cash = acceptor_ok and printer_ok and storage_ok and not self.out_of_service_command
         if self.out_of_service_command:
             reasons.append("out_of_service_by_control_room")
         card_status = self.device_status.get("card")
@@ -797,9 +804,17 @@ class Kiosk:
                 count = self.acceptor.stacked_count()
                 if count is not None:
                     stacking["device_count"] = count
-                self.journal.append(
-                    "note_stacking", s.session_id, stacking, key=f"stacking:{event.note_id}"
-                )
+                try:
+                    self.journal.append(
+                        "note_stacking", s.session_id, stacking, key=f"stacking:{event.note_id}"
+                    )
+                except (sqlite3.Error, OSError) as exc:
+                    self.storage.append_failed(exc)  # cannot promise a credit: give it back
+                    await self.acceptor.return_note()
+                    self.last_returned = {"paise": event.paise, "reason": "storage",
+                                          "message_key": "note_not_accepted_now"}
+                    await self._settle_or_wait(s)
+                    return
                 await self.acceptor.stack()
             else:
                 await self.acceptor.return_note()
@@ -982,12 +997,21 @@ class Kiosk:
             orphan = True
         else:
             orphan = False
-        ev = self.journal.append(
-            "credit",
-            s.session_id,
-            {"note_id": event.note_id, "paise": event.paise},
-            key=f"credit:{event.note_id}",
-        )
+        try:
+            ev = self.journal.append(
+                "credit",
+                s.session_id,
+                {"note_id": event.note_id, "paise": event.paise},
+                key=f"credit:{event.note_id}",
+            )
+        except (sqlite3.Error, OSError) as exc:
+            # The note is in the cassette but not yet in the journal: never ACK it, never show
+            # it; retried from the ticker as soon as the journal takes writes again.
+            self.storage.append_failed(exc)
+            self.storage.unjournaled.append(event)
+            log_event(log, "credit not journaled: will retry", logging.CRITICAL,
+                      session=s.session_id, paise=event.paise, error=str(exc))
+            return
         if self.acceptor is not None:
             self.acceptor.credit_durable(event.note_id)  # now the device may hear our ACK
         if ev is None:
@@ -1203,6 +1227,7 @@ class Kiosk:
                 log.exception("timer tick failed")
 
     async def _tick(self) -> None:
+        await self._check_storage()
         s = self.session
         if self.deadline is None or self.clock() < self.deadline:
             return
@@ -1226,6 +1251,45 @@ class Kiosk:
         elif s.state in (State.DONE, State.CANCELLED, State.TIMEOUT):
             self._end_session()
         self._changed()
+
+    async def _check_storage(self) -> None:
+        """Watch the room under the journal; with room again, retry the credits that failed
+        to write, then let cash back in."""
+        before = self.storage.problem
+        if before is not None:
+            free = self.storage.free_bytes()
+            if free is not None and free >= self.storage.min_free_bytes:
+                self.storage.append_worked()  # worth a try: a failing retry sets it again
+        self.storage.check(force=before is not None)
+        pending, self.storage.unjournaled = self.storage.unjournaled, []
+        for event in pending:
+            await self._credit(event)
+        if before != self.storage.problem:
+            s = self.session
+            if self.storage.problem is not None and s is not None and s.state == State.PAYING:
+                await self._settle_or_wait(s)
+            self._changed()
+
+    async def _settle_or_wait(self, s: Session) -> None:
+        """The journal is full mid-payment: no more notes; cash already in ends as a voucher
+        once it can be written; with none in, the session is cancelled."""
+        if s.state != State.PAYING:
+            return
+        if s.paid_paise == 0:
+            await self._cancel(s, State.CANCELLED)
+            self.message = {"key": "service_unavailable"}
+            return
+        try:
+            await self._settle(s)
+        except (sqlite3.Error, OSError) as exc:
+            self.storage.append_failed(exc)
+            self.message = {"key": "device_problem_money_safe"}
+            if self.acceptor is not None:
+                self._enabled_notes = set()
+                try:
+                    await self.acceptor.disable()
+                except Exception as err:
+                    log_event(log, "acceptor disable failed", logging.ERROR, error=str(err))
 
     def bill_of(self, s: Session) -> Bill | None:
         return s.bill
