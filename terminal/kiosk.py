@@ -557,6 +557,8 @@ class Kiosk:
         if m is None:
             raise IntentError("service_unavailable", "maintenance is not available")
         action = args.get("action")
+        if not isinstance(action, str):
+            raise IntentError("bad_request", "maintenance action must be a string")
         try:
             if action == "enter":
                 return await m.enter(str(args.get("engineer_id", "")), str(args.get("pin", "")))
@@ -642,8 +644,10 @@ class Kiosk:
         try:
             if result.kind == "receipt":
                 verdict = await self.central.verify_receipt(fields["txn_id"], fields["code"])
+                verdict_word = verdict.get("result")
                 key = {"genuine": "qr_receipt_genuine", "not_genuine": "qr_receipt_not_genuine"
-                       }.get(verdict.get("result"), "qr_receipt_unknown")
+                       }.get(verdict_word if isinstance(verdict_word, str) else "",
+                             "qr_receipt_unknown")
                 shown.update({k: verdict.get(k) for k in
                               ("result", "receipt_no", "amount_paise", "provider", "paid_at")})
                 shown["txn_id"] = fields["txn_id"]
