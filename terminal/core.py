@@ -131,6 +131,8 @@ class Core:
         await self.kiosk.start()
         self._heartbeat = await start_heartbeat(self)
         self.kiosk.maintenance = maintenance_for(self)
+        # A final refusal of money already taken is an alarm the engineer sees at once.
+        self.kiosk.outbox.on_alarm = self.kiosk.maintenance.raise_alarm
         if self.card_reader is not None:
             self.kiosk.maintenance.auth.card_check = self._engineer_card_check
         self._liveness = start_liveness(self, supervised=True)

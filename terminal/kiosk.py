@@ -276,7 +276,10 @@ class Kiosk:
             "cash_in_machine": s.paid_paise > 0,
             "txn_id": s.txn_id,
             "receipt_no": s.receipt_no,
-            "provisional": s.settled and s.amount_paise > 0 and s.receipt_no is None,
+            "provisional": s.settled and s.amount_paise > 0 and s.receipt_no is None
+            and s.refund_voucher_id is None,
+            "refund_voucher": None if not s.refund_voucher_id
+            else {"id": s.refund_voucher_id, "paise": s.refund_paise},
             "amount_paise": s.amount_paise,
             "voucher": None if not s.voucher_id else {"id": s.voucher_id, "paise": s.voucher_paise},
             "printed": sorted(s.printed),
@@ -632,9 +635,10 @@ class Kiosk:
         self._touch()
 
     def _voucher_amount(self, voucher_id: str) -> int | None:
-        for ev in self.journal.events(kinds=("settled",)):
-            if ev.data.get("voucher_id") == voucher_id:
-                return ev.data["voucher_paise"]
+        for ev in self.journal.events(kinds=("settled", "refund_voucher")):
+            if ev.data.get("voucher_id") != voucher_id:
+                continue
+            return ev.data["voucher_paise"] if ev.kind == "settled" else ev.data["amount_paise"]
         return None
 
     async def _check_online(self, result) -> dict:
@@ -1072,13 +1076,16 @@ class Kiosk:
                 self._changed()
                 await self.outbox.post_payment(s)
                 self.busy = False
-            if s.voucher_id and not s.voucher_posted:
+            refunded = s.refund_voucher_id is not None  # central refused the bill for good
+            if (s.voucher_id and not s.voucher_posted) or (refunded and not s.refund_posted):
                 await self.outbox.post_voucher(s)
             if live and s.state == State.POSTING:
                 s.move(State.RECEIPT)
                 self.message = {"key": "printing"}
                 self._changed()
-            if s.amount_paise and "receipt" not in s.printed:
+            if refunded and "refund_voucher" not in s.printed:
+                await self._print(s, "refund_voucher")  # never a receipt for a refused bill
+            elif s.amount_paise and "receipt" not in s.printed:
                 await self._print(s, "receipt")
             if s.voucher_id and "voucher" not in s.printed:
                 await self._print(s, "voucher")
@@ -1093,6 +1100,8 @@ class Kiosk:
                 s.move(State.DONE)
                 if s.print_failed - s.printed:
                     self.message = {"key": "print_failed_money_safe"}
+                elif refunded:
+                    self.message = {"key": "payment_refused_refund_voucher"}
                 elif s.amount_paise and s.receipt_no is None:
                     self.message = {"key": "paid_provisional"}
                 else:
