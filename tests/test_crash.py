@@ -13,6 +13,7 @@ from crash_helpers import settled_journal
 from sim.demo import start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
+from terminal.api_messages import auth_headers
 
 # (crash point, credited paise, paid to the bill, voucher) for paying ₹640 with ₹500 + ₹200.
 CRASH_POINTS = [
@@ -96,7 +97,7 @@ async def test_core_survives_being_killed_mid_screen_connection(tmp_path):
     proc, url = await start_core(site, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
-            ws = await http.ws_connect(url)
+            ws = await http.ws_connect(url, headers=auth_headers(url))
             await ws.receive_json()
             await ws.close()
         async with SessionClient(url) as citizen:

@@ -44,9 +44,11 @@ def maintenance_events(journal):
 
 
 def test_hash_pin_round_trip_and_demo_pin():
-    config = load_config()
-    assert check_pin(DEMO_PIN, config["maintenance"]["pin_hash"])
-    assert not check_pin("246811", config["maintenance"]["pin_hash"])
+    from sim.rig import TEST_PIN_HASH
+
+    assert load_config()["maintenance"]["pin_hash"] == ""  # no default PIN on a real kiosk
+    assert check_pin(DEMO_PIN, TEST_PIN_HASH)
+    assert not check_pin("246811", TEST_PIN_HASH)
     made = hash_pin("9753", n=2**10)
     assert made.startswith("scrypt$1024$8$1$") and check_pin("9753", made)
     assert hash_pin("9753", n=2**10) != made  # salted
