@@ -189,7 +189,7 @@ class Outcome:
     variant: str
     seed: int | None
     kill_at: float | None  # seconds after the citizen's first intent; None = not killed
-    killed: bool = False  # the core was still running when the kill came
+    killed: bool | None = None  # the core was still running when the kill came (None: unknown)
     duration: float | None = None  # first intent -> DONE (un-killed runs)
     cassette: list[int] = field(default_factory=list)  # rupees, notes in the cassette
     returned: list[int] = field(default_factory=list)  # rupees, notes given back
@@ -240,6 +240,8 @@ class Outcome:
                        f"{self.card_paise}")
         if self.problems:
             out.append(f"journal: {self.problems}")
+        if self.kill_at is not None and self.killed is False:
+            out.append("the core had died on its own before the kill")
         t = self.totals
         credited = t.get("credited", 0)
         if t.get("unsettled") or t.get("pending") or t.get("refused"):
@@ -347,7 +349,6 @@ async def run_payment(
     seed: int | None = None,
     citizen: Citizen = pay_cash,
     site_sections: dict[str, dict[str, Any]] | None = None,
-    before_start: Callable[[], Any] | None = None,
 ) -> Outcome:
     """One payment; with `kill_at`, SIGKILL the core that many seconds after the citizen's first
     intent, start it again and let it recover. Returns what the three sides hold."""
@@ -361,8 +362,6 @@ async def run_payment(
     procs: list = []
     watcher = asyncio.create_task(watch_for_intruders(rig, procs, out.intruders))
     try:
-        if before_start is not None:
-            before_start()
         proc, url = await start_core(site, workdir)
         procs.append(proc)
         started, marks = asyncio.Event(), {}
