@@ -22,6 +22,15 @@ INTENTS = (
     "verify", "scan", "maintenance", "pay_card", "card_pin",
 )
 
+# The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
+# table maps each to its method and argument checks (docs/session-api.md).
+MAINTENANCE_ACTIONS = (
+    "enter", "leave", "alarms", "acknowledge_alarm", "cash_summary", "begin_collection",
+    "collect_cash", "reprint_collection_slip", "test_print", "test_note", "identities",
+    "fault_log", "outbox_view", "send_now", "network_test", "recent_receipts", "reprint",
+    "restart",
+)
+
 # Screens (the session state; IDLE = attract/home, VERIFY = a QR check from the home screen)
 SCREENS = (
     "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",

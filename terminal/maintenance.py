@@ -280,6 +280,24 @@ class Maintenance:
         if self._current():
             self.check_devices()
 
+    # ---------------------------------------------------------------- the action table
+
+    async def dispatch(self, action: str, args: dict) -> dict[str, Any] | list[Any]:
+        """Do one action the engineer's screen sent ({"action": ..., ...} of the maintenance
+        intent). Every action but `enter` needs the engineer logged in on this connection.
+        Unknown actions and bad arguments raise MaintenanceError("bad_request")."""
+        entry = ACTIONS.get(action) if isinstance(action, str) else None
+        if entry is None:
+            raise MaintenanceError("bad_request", f"unknown action {str(action)[:40]!r}")
+        if not isinstance(args, dict):
+            raise MaintenanceError("bad_request", "maintenance arguments must be an object")
+        if action != "enter":
+            self._need_engineer()
+        result = entry(self, args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result if result is not None else {}
+
     # ---------------------------------------------------------------- enter / leave
 
     async def enter(self, engineer_id: str, pin: str) -> dict[str, Any]:
@@ -399,13 +417,17 @@ class Maintenance:
     def cash_summary(self) -> dict[str, Any]:
         """Notes by denomination since the last collection, cross-checked with the acceptor."""
         engineer = self._need_engineer()
+        summary = self._summary()
+        self._record("cash_summary_viewed", engineer, total_paise=summary["total_paise"])
+        return summary
+
+    def _summary(self) -> dict[str, Any]:
         box = cash_box(self.journal)
         counters = acceptor_counters(self.core.acceptor)
         if counters["available"]:
             counters["matches_journal"] = {int(k): v for k, v in counters["counts"].items()} == {
                 k: v for k, v in box["counts"].items() if v
             }
-        self._record("cash_summary_viewed", engineer, total_paise=box["total_paise"])
         # Every note value the engineer may find in the cassette, for the count on the screen.
         notes = sorted(self._accepted_paise() | set(box["counts"]), reverse=True)
         return {**box, "acceptor_counters": counters, "denominations": notes}
@@ -414,12 +436,13 @@ class Maintenance:
         return {int(r) * 100 for r in self.config["acceptor"]["accepted_notes"]}
 
     def begin_collection(self) -> dict[str, Any]:
-        """The engineer is about to take the cassette out: no alarm for that."""
+        """The engineer is about to take the cassette out: no alarm for that. Returns the cash
+        summary (what the collection screen shows and counts against)."""
         engineer = self._need_engineer()
         self.collection_in_progress = True
-        box = cash_box(self.journal)
-        self._record("collection_started", engineer, total_paise=box["total_paise"])
-        return box
+        summary = self._summary()
+        self._record("collection_started", engineer, total_paise=summary["total_paise"])
+        return {**summary, "collection_in_progress": True}
 
     async def collect_cash(
         self, engineer_id: str | None = None, counted: dict[str, int] | None = None
@@ -903,3 +926,61 @@ def install_note_interceptor(core: Any, maintenance: Maintenance) -> None:
 
     kiosk._on_acceptor_event = handler
     kiosk._maintenance_wrapped = True
+
+
+# -------------------------------------------------------------------- the action table
+# Every action the screen may send (terminal/api_messages.MAINTENANCE_ACTIONS), with its
+# argument checks. A test keeps the two lists equal.
+
+
+def _text(args: dict, name: str, *, required: bool = True, limit: int = 200) -> str:
+    value = args.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > limit or (required and not value):
+        raise MaintenanceError("bad_request", f"{name} must be a string of 1 to {limit} characters")
+    return value
+
+
+def _doc(args: dict) -> str | None:
+    doc = args.get("doc")
+    if doc not in (None, "receipt", "voucher"):
+        raise MaintenanceError("bad_request", "doc must be receipt or voucher")
+    return doc
+
+
+def _leave(m: Maintenance, args: dict) -> dict[str, Any]:
+    m.leave()
+    return {}
+
+
+def _acknowledge(m: Maintenance, args: dict) -> dict[str, Any]:
+    code = _text(args, "code", limit=120)
+    m.acknowledge_alarm(code, _text(args, "note", required=False))
+    return {"acknowledged": code, "alarms": m.alarms()}
+
+
+ACTIONS: dict[str, Callable[[Maintenance, dict], Any]] = {
+    # `enter` keeps its old leniency: whatever is sent is compared as text (a wrong id or PIN).
+    "enter": lambda m, a: m.enter(str(a.get("engineer_id", "")), str(a.get("pin", ""))),
+    "leave": _leave,
+    "alarms": lambda m, a: m.alarms(),
+    "acknowledge_alarm": _acknowledge,
+    "cash_summary": lambda m, a: m.cash_summary(),
+    "begin_collection": lambda m, a: m.begin_collection(),
+    # with the engineer's count: {"counted": {"50000": n, ...}} (checked by cash_collection)
+    "collect_cash": lambda m, a: m.collect_cash(counted=a.get("counted")),
+    "reprint_collection_slip": lambda m, a: m.reprint_collection_slip(
+        _text(a, "collection_id", limit=80)
+    ),
+    "test_print": lambda m, a: m.test_print(),
+    "test_note": lambda m, a: m.test_note(),
+    "identities": lambda m, a: m.identities(),
+    "fault_log": lambda m, a: m.fault_log(),
+    "outbox_view": lambda m, a: m.outbox_view(),
+    "send_now": lambda m, a: m.send_now(),
+    "network_test": lambda m, a: m.network_test(),
+    "recent_receipts": lambda m, a: m.recent_receipts(),
+    "reprint": lambda m, a: m.reprint(_text(a, "ref", limit=80), _doc(a)),
+    "restart": lambda m, a: m.restart(),
+}

@@ -55,3 +55,49 @@ async def test_five_wrong_pins_lock_maintenance(tmp_path):
         assert state["maintenance"]["alarms"]
         right = await screen.send("maintenance", action="enter", engineer_id="E1", pin=DEMO_PIN)
         assert right["ok"] is False  # locked even with the right PIN
+
+
+def test_the_action_table_is_the_api_list():
+    from terminal.api_messages import MAINTENANCE_ACTIONS
+    from terminal.maintenance import ACTIONS
+
+    assert set(ACTIONS) == set(MAINTENANCE_ACTIONS)
+    assert {"begin_collection", "acknowledge_alarm"} <= set(ACTIONS)
+
+
+async def test_dispatch_checks_actions_and_arguments(tmp_path):
+    import pytest
+
+    from terminal.maintenance import Maintenance, MaintenanceError
+
+    async with KioskHarness(tmp_path) as h:
+        m = Maintenance(h.core)
+        for action, args in (("format_disk", {}), (["enter"], {}), ("leave", [])):
+            with pytest.raises(MaintenanceError) as err:
+                await m.dispatch(action, args)
+            assert err.value.key == "bad_request", (action, args)
+        with pytest.raises(MaintenanceError) as err:
+            await m.dispatch("begin_collection", {})
+        assert err.value.key == "not_in_maintenance"
+        assert (await m.dispatch("enter", {"engineer_id": "E42", "pin": DEMO_PIN}))["engineer_id"]
+        begun = await m.dispatch("begin_collection", {})
+        assert begun["collection_in_progress"] is True and "denominations" in begun
+        assert m.collection_in_progress
+        for action, args in (
+            ("acknowledge_alarm", {}),
+            ("acknowledge_alarm", {"code": 7}),
+            ("reprint", {"ref": "x", "doc": "passport"}),
+            ("reprint_collection_slip", {"collection_id": ["C-1"]}),
+        ):
+            with pytest.raises(MaintenanceError) as err:
+                await m.dispatch(action, args)
+            assert err.value.key == "bad_request", (action, args)
+        with pytest.raises(MaintenanceError) as err:
+            await m.dispatch("acknowledge_alarm", {"code": "nothing_here", "note": "x"})
+        assert err.value.key == "no_such_alarm"
+        m.raise_alarm("cassette_removed_without_collection", "test")
+        done = await m.dispatch("acknowledge_alarm", {"code": "cassette_removed_without_collection",
+                                                      "note": "seen"})
+        assert done["alarms"] == []
+        assert await m.dispatch("leave", {}) == {}
+        assert not m.active
