@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS = ("printer", "qr", "ui", "journal", "payment", "outbox")
+AREAS = ("printer", "qr", "ui", "journal", "payment", "outbox", "soak")
 
 
 def main(argv: list[str] | None = None) -> int:

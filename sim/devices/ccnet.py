@@ -26,6 +26,7 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.devices.ptyport import PtyDevice
@@ -313,6 +314,14 @@ class CCNETSimulator:
         self.stacked: list[int] = []
         # Tests: called the instant a note lands in the cassette (e.g. to freeze the host there).
         self.on_stacked = None
+        # Benchmarks: on_report_sent(kind, t) once a reply carrying a "stacked" (0x81) report has
+        # been written for the first time (t = time.time() when the write returned; paced, that
+        # is a byte time or more after the last byte reached the host);
+        # on_report_acked(kind, t) when the host's ACK of that report arrives. kind is "stacked".
+        # Both run on the simulator's loop and must be quick.
+        self.on_report_sent: Callable[[str, float], None] | None = None
+        self.on_report_acked: Callable[[str, float], None] | None = None
+        self._announced_event: _Event | None = None
         self.returned: list[int] = []
         self.removed: list[int] = []  # notes an engineer pulled out while clearing a jam
         self.commands_seen: list[int] = []
@@ -727,6 +736,8 @@ class CCNETSimulator:
             if event is not None and self._events and self._events[0] is event:
                 self._events.popleft()
                 log.info("event %s acknowledged", event.payload().hex())
+                if event.code == 0x81 and self.on_report_acked is not None:
+                    self.on_report_acked("stacked", time.time())
             self._last_reply = None
             return
         if head == HOST_NAK and len(item.data) == 1:
@@ -739,7 +750,17 @@ class CCNETSimulator:
         reply, _needs_ack = self._handle_command(item.data)
         frame = build_frame(reply)
         self._last_reply = frame
+        reported = self._reported_event
         await self._send(frame)
+        self._announce(reported)
+
+    def _announce(self, event: _Event | None) -> None:
+        """Instrumentation only: tell a benchmark when a "stacked" report first left the wire."""
+        if event is None or event.code != 0x81 or event is self._announced_event:
+            return
+        self._announced_event = event
+        if self.on_report_sent is not None:
+            self.on_report_sent("stacked", time.time())
 
     async def _send(self, frame: bytes) -> None:
         if self._lose_replies > 0:

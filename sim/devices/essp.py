@@ -325,6 +325,13 @@ class ESSPSimulator:
         self.stacked: list[int] = []
         # Tests: called the instant a note lands in the cassette (e.g. to freeze the host there).
         self.on_stacked = None
+        # Benchmarks: on_report_sent(kind, t) once a poll reply carrying a fresh credit (EE) event
+        # has been written (t = time.time() when the write returned; paced, a byte time or more
+        # after the last byte reached the host); kind is "credit". Replays of the same events
+        # (a repeated flag, POLL WITH ACK until EVENT ACK) are not reported again. Runs on the
+        # simulator's loop; must be quick.
+        self.on_report_sent: Callable[[str, float], None] | None = None
+        self._credit_in_reply = False
         self.returned: list[int] = []
         self.credits_reported = 0
         self.commands_seen: list[int] = []
@@ -545,6 +552,8 @@ class ESSPSimulator:
             events.append(bytes([EV_DISABLED]))
         elif self._enabled and self._inhibits == 0 and self._protocol >= 7:
             events.append(bytes([EV_CHANNEL_DISABLE]))
+        if any(ev[0] == EV_CREDIT for ev in events):
+            self._credit_in_reply = True  # instrumentation only (on_report_sent)
         return events
 
     def _advance(self) -> list[bytes]:
@@ -769,6 +778,7 @@ class ESSPSimulator:
 
     def _handle_packet(self, seqid: int, data: bytes) -> bytes | None:
         """Reply DATA for one good frame, or None for no reply at all."""
+        self._credit_in_reply = False
         if seqid & 0x7F != self.address:
             return None
         flag = seqid & 0x80
@@ -818,7 +828,10 @@ class ESSPSimulator:
                 for seqid, payload in self._parser.feed(data):
                     reply = self._handle_packet(seqid, payload)
                     if reply is not None:
+                        credit, self._credit_in_reply = self._credit_in_reply, False
                         await self._send(seqid, reply)
+                        if credit and self.on_report_sent is not None:
+                            self.on_report_sent("credit", time.time())
             self._tick()
 
     async def _send(self, seqid: int, reply: bytes) -> None:
