@@ -1,15 +1,19 @@
-"""Cash collection, the count: the engineer's notes per denomination and the acceptor's own
-counter, journaled as `cash_counted` with the collection, compared with the journal at once (an
-alarm with the amount) and again by `emitra-kiosk verify` (terminal/reconcile.py).
+"""The cash box and its collection, the pure parts: what the cassette holds according to the
+journal (`cash_box`), the acceptor's own counters, and the count: the engineer's notes per
+denomination and the acceptor's counter, journaled as `cash_counted` with the collection,
+compared with the journal at once (an alarm with the amount) and again by `emitra-kiosk verify`
+(terminal/reconcile.py).
 
-Kept out of terminal/maintenance.py, which calls these from collect_cash.
+The engineer's actions (begin, collect, slip) are terminal/maint_cash.py.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from drivers.base import Feed, PrintDocument, TextLine
@@ -28,6 +32,83 @@ log = logging.getLogger("maintenance")
 
 MAX_NOTES_PER_DENOMINATION = 100_000  # far above any cassette: a typo, not a count
 COUNT_ALARM = "cash_count_difference"  # + ":" + collection id: one alarm per collection
+
+
+# -------------------------------------------------------------------- the cash box
+
+
+def iso_to_epoch(at: str) -> float:
+    return datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+def cash_box(journal: Journal) -> dict[str, Any]:
+    """What the cassette holds according to the journal: every note stacked since the last
+    collection — citizens' credits, engineers' test notes and notes found in the stacker at
+    power-up — by denomination. Pure function of the journal."""
+    counts: Counter[int] = Counter()
+    credited = test = unattributed = unknown_unattributed = 0
+    last: dict[str, Any] | None = None
+    since: str | None = None
+    last_seq = 0
+    for ev in journal.events(kinds=("credit", "maintenance", "unattributed_note")):
+        last_seq = ev.seq
+        if ev.kind == "credit":
+            counts[ev.data["paise"]] += 1
+            credited += ev.data["paise"]
+        elif ev.kind == "unattributed_note":
+            if ev.data.get("where") == "stacker":
+                paise = ev.data.get("paise")
+                if paise:
+                    counts[paise] += 1
+                    unattributed += paise
+                else:
+                    unknown_unattributed += 1
+        elif ev.data.get("action") == "test_note":
+            counts[ev.data["paise"]] += 1
+            test += ev.data["paise"]
+        elif ev.data.get("action") == "cash_collected":
+            counts.clear()
+            credited = test = unattributed = unknown_unattributed = 0
+            since = ev.at
+            last = {
+                "collection_id": ev.data["collection_id"],
+                "at": ev.at,
+                "engineer_id": ev.data["engineer_id"],
+                "total_paise": ev.data["total_paise"],
+                "notes": ev.data["notes"],
+            }
+    by_denomination = [
+        {"paise": value, "rupees": value // 100, "count": counts[value]}
+        for value in sorted(counts, reverse=True)
+    ]
+    return {
+        "since": since,
+        "counts": dict(counts),  # paise -> notes (int keys; not for JSON)
+        "by_denomination": by_denomination,
+        "notes": sum(counts.values()),
+        "total_paise": sum(v * c for v, c in counts.items()),
+        "credited_paise": credited,
+        "test_notes_paise": test,
+        "unattributed_paise": unattributed,
+        "unattributed_unknown_notes": unknown_unattributed,
+        "last_collection": last,
+        "journal_seq": last_seq,
+    }
+
+
+def acceptor_counters(acceptor: Any) -> dict[str, Any]:
+    """The acceptor's own note counters, when its driver exposes any (note_counters())."""
+    reader = getattr(acceptor, "note_counters", None)
+    if not callable(reader):
+        return {"available": False, "reason": "not available: the driver reports no counters"}
+    try:
+        counters = reader()
+    except Exception as exc:
+        return {"available": False, "reason": f"not available: {exc}"}
+    return {"available": True, "counts": dict(counters)}
+
+
+# -------------------------------------------------------------------- the count
 
 
 class CountError(ValueError):
