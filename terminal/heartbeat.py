@@ -1,6 +1,7 @@
 """Remote monitoring: the health report, its HTTP server (/health, /metrics) and its push to
 central, whose reply may carry commands (out of service, in service, reload config, reboot at
-idle) applied only while no citizen is being served.
+idle, acknowledge an alarm with its code and a note) applied only while no citizen is being
+served.
 
 The report holds no personal data: no consumer numbers, names or bills — device states, money
 totals, queue depths, ids of transactions at most.
@@ -39,7 +40,8 @@ log = logging.getLogger("heartbeat")
 
 PROCESS_STARTED = time.monotonic()
 SCHEMA = 1
-COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle")
+COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle", "acknowledge_alarm")
+MAX_ALARM_CODE, MAX_NOTE = 120, 200
 PAPER_STATES = ("ok", "low", "out", "unknown")
 
 
@@ -380,6 +382,7 @@ class HeartbeatPusher:
         self.min_gap_s = min_gap_s
         self.exit_hook = exit_hook or (lambda code, reason: request_exit(core, code, reason))
         self.pending: deque[str] = deque()
+        self.acknowledgements: deque[tuple[str, str]] = deque()  # (code, note), in order
         self.applied: deque[dict[str, Any]] = deque(maxlen=20)
         self.reboot_requested = False
         self.pushes = 0
@@ -428,6 +431,8 @@ class HeartbeatPusher:
             log_event(log, "command from central", command=name)
             if name == "reboot_at_idle":
                 self.reboot_requested = True
+            elif name == "acknowledge_alarm":
+                self.queue_acknowledgement(item)
             else:
                 self.pending.append(name)
         self.apply_pending()
@@ -450,6 +455,13 @@ class HeartbeatPusher:
                 kiosk.out_of_service_command = False
             elif name == "reload_config":
                 result = self.reload_config()
+            elif name == "acknowledge_alarm":
+                code, note = self.acknowledgements.popleft()
+                result = self.acknowledge_alarm(code, note)
+                self.applied.append({"command": name, "at": utc_now(), "result": result,
+                                     "code": code})
+                log_event(log, "command applied", command=name, result=result, code=code)
+                continue
             self.applied.append({"command": name, "at": utc_now(), "result": result})
             log_event(log, "command applied", command=name, result=result)
             changed = getattr(kiosk, "_changed", None)
@@ -459,6 +471,32 @@ class HeartbeatPusher:
             self.reboot_requested = False
             self.applied.append({"command": "reboot_at_idle", "at": utc_now(), "result": "exit"})
             self.exit_hook(EXIT_REBOOT_AT_IDLE, "reboot_at_idle from central")
+
+    def queue_acknowledgement(self, item: dict[str, Any]) -> None:
+        """{"command": "acknowledge_alarm", "code": ..., "note": ...}: checked now, applied
+        between citizens like the other commands."""
+        code, note = item.get("code"), item.get("note", "")
+        if not isinstance(code, str) or not 0 < len(code) <= MAX_ALARM_CODE or not isinstance(
+            note, str
+        ):
+            log_event(log, "acknowledge_alarm from central refused", logging.WARNING,
+                      reason="code must be a short string, note a string")
+            self.applied.append({"command": "acknowledge_alarm", "at": utc_now(),
+                                 "result": "refused: bad_request"})
+            return
+        self.acknowledgements.append((code, note[:MAX_NOTE]))
+        self.pending.append("acknowledge_alarm")
+
+    def acknowledge_alarm(self, code: str, note: str) -> str:
+        """The control room has looked into an alarm: cleared and journaled by maintenance
+        (alarm_cleared, by control_room, with the note)."""
+        from terminal.maintenance import MaintenanceError
+
+        try:
+            maintenance_for(self.core).acknowledge_alarm_from_control_room(code, note)
+        except MaintenanceError as exc:
+            return f"refused: {exc.key}"
+        return "ok"
 
     def reload_config(self) -> str:
         """Re-validate the configuration files; the result is logged and reported. Settings

@@ -305,3 +305,39 @@ async def test_every_action_is_journaled_with_the_engineer_id(tmp_path):
             assert left == ["restart", "inactivity"]
         finally:
             await m.stop()
+
+
+async def test_control_room_acknowledges_an_alarm_through_the_heartbeat(tmp_path):
+    async with KioskHarness(tmp_path, heartbeat={"token": "t"}) as h:
+        hb = await start_heartbeat(h.core)
+        try:
+            m = mt.maintenance_for(h.core)
+            h.acceptor_sim.remove_cassette()
+            await wait_until(lambda: m.alarms())
+            assert m.alarms()[0]["code"] == mt.CASSETTE_ALARM
+
+            # A code that is not open, a bad argument, then the real one with a note.
+            h.central.queue_command("acknowledge_alarm", code="no_such_thing", note="x")
+            h.central.queue_command("acknowledge_alarm", code=mt.CASSETTE_ALARM,
+                                    note="site visit 14:10, cassette back in")
+            hb.pusher.push_soon()
+            await wait_until(lambda: not m.alarms())
+            results = {a.get("code"): a["result"] for a in hb.pusher.applied
+                       if a["command"] == "acknowledge_alarm"}
+            assert results == {"no_such_thing": "refused: no_such_alarm",
+                               mt.CASSETTE_ALARM: "ok"}
+            assert build_health(h.core)["alarms"] == []
+            cleared = [ev.data for ev in maintenance_events(h.core.journal)
+                       if ev.data["action"] == "alarm_cleared"]
+            assert cleared == [{"action": "alarm_cleared", "engineer_id": "-",
+                                "code": mt.CASSETTE_ALARM,
+                                "note": "site visit 14:10, cassette back in",
+                                "by": "control_room"}]
+            assert not mt.Maintenance(h.core).alarms()  # stays cleared over a restart
+
+            hb.pusher.queue_acknowledgement({"command": "acknowledge_alarm", "code": 7})
+            assert hb.pusher.applied[-1]["result"] == "refused: bad_request"
+            with pytest.raises(ValueError):
+                h.central.queue_command("acknowledge_alarm")  # the code is required
+        finally:
+            await hb.stop()

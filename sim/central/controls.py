@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .state import COMMANDS, FAIL_MODES, STATE, bad_request, is_loopback, json_object
+from .state import COMMAND_ARGS, COMMANDS, FAIL_MODES, STATE, bad_request, is_loopback, json_object
 from .store import ApiError
 
 
@@ -52,5 +52,11 @@ async def sim_commands(request: web.Request) -> web.Response:
         raise bad_request(f"'command' must be one of {', '.join(COMMANDS)}")
     if terminal_id is not None and not isinstance(terminal_id, str):
         raise bad_request("'terminal_id' must be a string or null")
-    request.app[STATE].queue_command(command, terminal_id)
+    args = {k: body[k] for k in COMMAND_ARGS.get(command, ()) if k in body}
+    if any(not isinstance(v, str) for v in args.values()):
+        raise bad_request(f"the arguments of {command} must be strings")
+    try:
+        request.app[STATE].queue_command(command, terminal_id, **args)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
     return web.json_response({"ok": True})

@@ -152,9 +152,10 @@ class CentralServer:
     def fail_next(self, mode: str, count: int = 1) -> None:
         self.state.fail_next(mode, count)
 
-    def queue_command(self, command: str, terminal_id: str | None = None) -> None:
-        """Deliver {"command": command} in the reply to the next heartbeat (of terminal_id)."""
-        self.state.queue_command(command, terminal_id)
+    def queue_command(self, command: str, terminal_id: str | None = None, **args: str) -> None:
+        """Deliver {"command": command, **args} in the reply to the next heartbeat (of
+        terminal_id); acknowledge_alarm takes code= and note=."""
+        self.state.queue_command(command, terminal_id, **args)
 
 
 # -- command line --------------------------------------------------------------------------------

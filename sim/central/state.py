@@ -18,7 +18,8 @@ DEFAULT_TERMINALS = {"RJ-JPR-0001": "demo-secret"}
 # before handling; late: handle (commit), then sleep before answering; lost: handle (commit), then
 # drop the connection without an answer; unsigned: answer normally but without a reply signature.
 FAIL_MODES = ("none", "http500", "http429", "garbage", "slow", "late", "lost", "unsigned")
-COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle")
+COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle", "acknowledge_alarm")
+COMMAND_ARGS = {"acknowledge_alarm": ("code", "note")}  # strings; code required
 SLOW_SECONDS = 30.0
 MAX_PAISE = 10**12  # ten thousand crore rupees; keeps every amount inside SQLite's int64
 CARD_LIMIT_PAISE = 50_000_00  # card authorisations above this are declined ("limit")
@@ -63,10 +64,13 @@ class CentralState:
             self.fail_mode = "none"
         return mode
 
-    def queue_command(self, command: str, terminal_id: str | None = None) -> None:
+    def queue_command(self, command: str, terminal_id: str | None = None, **args: str) -> None:
         if command not in COMMANDS:
             raise ValueError(f"unknown command {command!r}; one of {', '.join(COMMANDS)}")
-        self.commands.setdefault(terminal_id, []).append({"command": command})
+        allowed = COMMAND_ARGS.get(command, ())
+        if set(args) - set(allowed) or (allowed and not args.get(allowed[0])):
+            raise ValueError(f"{command} takes {', '.join(allowed) or 'no arguments'}")
+        self.commands.setdefault(terminal_id, []).append({"command": command, **args})
 
     def take_commands(self, terminal_id: str) -> list[dict[str, str]]:
         return self.commands.pop(terminal_id, []) + self.commands.pop(None, [])
