@@ -7,10 +7,13 @@ Anything else stops start-up with a ConfigError naming the file, the key and wha
 from __future__ import annotations
 
 import copy
+import math
 import re
+import reprlib
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 
@@ -53,7 +56,8 @@ POSITIVE = {
     "session_api.send_timeout_s",
     "session_api.log_interval_s",
 }
-PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]{16,}\$[0-9a-f]{32,}$")
+PIN_HASH = re.compile(r"scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[0-9a-f]{16,}\$[0-9a-f]{32,}")
+ESSP_KEY = re.compile(r"[0-9A-Fa-f]{16}")  # int(x, 16) also takes "0x..", "_" and spaces
 NON_NEGATIVE = {"payment.max_overpay_paise"}
 PORTS = {"session_api.port", "heartbeat.port", "printer.tcp_port"}
 NOTE_RUPEES = (10, 20, 50, 100, 200, 500, 2000)
@@ -61,6 +65,13 @@ NOTE_RUPEES = (10, 20, 50, 100, 200, 500, 2000)
 
 class ConfigError(Exception):
     """A configuration problem, worded for the person who edits the file."""
+
+
+# A hostile value (a megabyte string, a list nested 500 deep) must not make the message huge.
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 120
+_SHOW.maxlist = _SHOW.maxdict = 20
+_SHOW.maxlevel = 4
 
 
 Config = dict[str, dict[str, Any]]
@@ -94,45 +105,78 @@ def _same_type(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def _finite(value: Any) -> bool:
+    """nan passes no comparison and inf passes "> 0": neither is a setting anybody meant."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _url_ok(value: str) -> bool:
+    """http(s) with a host (and a valid port, if one is given): "http://" is no address, and
+    urlsplit quietly drops tabs and newlines that the HTTP client would not."""
+    if not value.startswith(("http://", "https://")) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0..65535
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
 def _read_toml(path: Path) -> dict:
+    """The file as a dict, or a ConfigError naming it: never a traceback at start-up."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a directory, not a config file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
 def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
     where = f"{source}: [{dotted.split('.')[0]}] {dotted.split('.', 1)[1]}"
+    shown = _SHOW.repr(value)
     if not _same_type(default, value):
-        raise ConfigError(f"{where} = {value!r}: must be {_type_name(default)}")
+        raise ConfigError(f"{where} = {shown}: must be {_type_name(default)}")
+    if not _finite(value):
+        raise ConfigError(f"{where} = {shown}: must be a finite number (not nan or inf)")
     if isinstance(default, float):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ConfigError(f"{where} = {shown}: too large for a number") from None
     if dotted in CHOICES and value not in CHOICES[dotted]:
         allowed = ", ".join(repr(c) for c in CHOICES[dotted])
-        raise ConfigError(f"{where} = {value!r}: allowed values are {allowed}")
+        raise ConfigError(f"{where} = {shown}: allowed values are {allowed}")
     if dotted in POSITIVE and value <= 0:
-        raise ConfigError(f"{where} = {value!r}: must be greater than 0")
+        raise ConfigError(f"{where} = {shown}: must be greater than 0")
     if dotted in NON_NEGATIVE and value < 0:
-        raise ConfigError(f"{where} = {value!r}: must be 0 or more")
+        raise ConfigError(f"{where} = {shown}: must be 0 or more")
     if dotted in PORTS and not 0 <= value <= 65535:
-        raise ConfigError(f"{where} = {value!r}: must be a TCP port 0..65535 (0 = any free port)")
+        raise ConfigError(f"{where} = {shown}: must be a TCP port 0..65535 (0 = any free port)")
     if dotted == "acceptor.accepted_notes":
         bad = [v for v in value if v not in NOTE_RUPEES]
         if bad or not value:
             allowed = ", ".join(str(n) for n in NOTE_RUPEES)
             raise ConfigError(
-                f"{where} = {value!r}: list one or more notes in rupees from {allowed}"
+                f"{where} = {shown}: list one or more notes in rupees from {allowed}"
             )
     if dotted == "acceptor.essp_fixed_key":
-        try:
-            int(value, 16)
-        except ValueError:
-            raise ConfigError(f"{where} = {value!r}: must be 16 hex digits") from None
-        if len(value) != 16:
-            raise ConfigError(f"{where} = {value!r}: must be 16 hex digits")
+        if not ESSP_KEY.fullmatch(value):
+            raise ConfigError(f"{where} = {shown}: must be exactly 16 hex digits (0-9, a-f)")
     if dotted == "maintenance.engineer_card_keys":
         for entry in value:
             eid, _, key = str(entry).partition(":")
@@ -141,15 +185,18 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
             except ValueError:
                 ok = False
             if not ok:
+                shown = _SHOW.repr(entry)
                 raise ConfigError(
-                    f"{where}: entry {entry!r} must be \"ENGINEER_ID:hexkey\" (key >= 16 bytes)"
+                    f"{where}: entry {shown} must be \"ENGINEER_ID:hexkey\" (key >= 16 bytes)"
                 )
-    if dotted == "maintenance.pin_hash" and value and not PIN_HASH.match(value):
+    if dotted == "maintenance.pin_hash" and value and not PIN_HASH.fullmatch(value):
         raise ConfigError(
             f"{where}: must be empty (maintenance off) or the output of `emitra-kiosk hash-pin`"
         )
-    if dotted == "central.url" and not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{where} = {value!r}: must start with http:// or https://")
+    if dotted == "central.url" and not _url_ok(value):
+        raise ConfigError(
+            f"{where} = {shown}: must start with http:// or https:// and name a host"
+        )
     return value
 
 

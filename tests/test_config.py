@@ -46,6 +46,9 @@ def test_int_accepted_where_float_expected(tmp_path):
         ("[acceptor]\naccepted_notes = []\n", "list one or more notes in rupees"),
         ("[printer]\npaper_width_dots = 500\n", "allowed values are 576, 384"),
         ("[central]\nurl = 'ftp://x'\n", "must start with http://"),
+        ("[central]\nurl = 'http://'\n", "name a host"),
+        ("[central]\ntimeout_s = nan\n", "must be a finite number"),
+        ("[acceptor]\nessp_fixed_key = '0x0123456789abcd'\n", "exactly 16 hex digits"),
         ("[heartbeat]\nport = 70000\n", "must be a TCP port"),
         ("[heartbeat]\nenabled = 1\n", "must be true or false"),
         ("[terminal\nid = 1\n", "not valid TOML"),
@@ -64,6 +67,17 @@ def test_bad_values_name_file_and_key(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_unreadable_site_files_name_the_file(tmp_path):
+    """A directory, or a file saved as Windows-1252 by an editor: a message, not a traceback."""
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+    site = tmp_path / "cp1252.toml"
+    site.write_bytes("[terminal]\nlocation = 'Jodhpur \u2013 Sojati Gate'\n".encode("cp1252"))
+    with pytest.raises(ConfigError, match="not UTF-8") as err:
+        load_config(site)
+    assert str(site) in str(err.value)
 
 
 def test_default_file_documents_every_key():
