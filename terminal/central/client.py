@@ -12,10 +12,12 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +28,8 @@ from terminal.logs import log_event
 log = logging.getLogger("central")
 
 MAX_REPLY_BYTES = 64 * 1024  # no answer of the API is near this; a bigger one is an attack
+MAX_JSON_DEPTH = 32  # the deepest answer (services) nests 5; json.loads recurses per level
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 SKEW_TOLERANCE_S = 2.0  # Date has 1 s resolution: corrections below this are noise
 # Central's business refusals: retrying the same request can never change the answer.
 FINAL_CODES = frozenset(
@@ -86,6 +90,17 @@ def _retry_after(value: str | None) -> float | None:
         return min(3600.0, max(0.0, float(value))) if value else None
     except ValueError:
         return None
+
+
+def _too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Brackets nested deeper than `limit` outside strings: json.loads would recurse into
+    them (b"[" * 5000 is a RecursionError), and no answer of the API is shaped like that."""
+    brackets = _STRINGS.sub(b"", body).translate(None, delete=_NOT_BRACKETS)
+    steps = (1 if b in b"[{" else -1 for b in brackets)
+    return any(depth > limit for depth in accumulate(steps))
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class CentralClient:
@@ -202,8 +217,8 @@ class CentralClient:
         if status >= 500:
             raise CentralError(f"central error {status} on {what}", retryable=True, status=status)
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = None if _too_deep(body) else json.loads(body)
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, dict):
             raise CentralError(

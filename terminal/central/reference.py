@@ -4,6 +4,7 @@ methods; the kiosk only ever calls these."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,51 @@ class Posted:
     verification: str
 
 
+RECEIPT_NO = re.compile(r"RCPT-[0-9]{6,}")  # openapi PaymentReply
+VERIFICATION = re.compile(r"[0-9a-f]{16}")
+VOUCHER_STATUS = ("active", "redeemed")
+BILL_TEXT = ("service", "consumer_name", "period", "due_date")  # shown; "" when central omits
+
+
+def _bad(what: str) -> CentralError:
+    """A reply central signed but that makes no sense: retry later, never act on it."""
+    return CentralError(f"central sent {what}", retryable=True)
+
+
 def _need(payload: dict[str, Any], *keys: str) -> None:
     missing = [k for k in keys if k not in payload]
     if missing:
         raise CentralError(f"central reply lacks {', '.join(missing)}", retryable=True)
+
+
+def _is_paise(value: Any, minimum: int = 0) -> bool:
+    """A whole number of paise: True is an int to isinstance, and would be a 1-paise bill."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_bill(payload: dict[str, Any], provider: str, consumer_number: str) -> Bill:
+    """The asked consumer's bill, every field of the type the kiosk shows and charges."""
+    _need(payload, "bill_id", "provider", "consumer_number", "due_paise")
+    if not _is_paise(payload["due_paise"]):
+        raise _bad("a bill with an invalid amount")
+    if (payload["provider"], payload["consumer_number"]) != (provider, consumer_number):
+        raise _bad("a bill for another consumer than the one asked for")
+    if not isinstance(payload["bill_id"], str) or not payload["bill_id"]:
+        raise _bad("a bill without a bill id")
+    text = {k: payload.get(k, "") for k in BILL_TEXT}
+    if not all(isinstance(v, str) for v in text.values()):
+        raise _bad("a bill with a field that is not text")
+    status = payload.get("status", "unpaid")
+    if status not in ("unpaid", "paid"):
+        raise _bad("a bill with an unknown status")
+    return Bill(
+        bill_id=payload["bill_id"],
+        provider=provider,
+        consumer_number=consumer_number,
+        due_paise=payload["due_paise"],
+        status=status,
+        **text,
+    )
 
 
 class ReferenceDialect:
@@ -39,14 +81,7 @@ class ReferenceDialect:
         _, payload = await self.client.request(
             "GET", "/v1/bills", query={"provider": provider, "consumer": consumer_number}
         )
-        _need(payload, "bill_id", "provider", "consumer_number", "due_paise")
-        if not isinstance(payload["due_paise"], int) or payload["due_paise"] < 0:
-            raise CentralError("central sent a bill with an invalid amount", retryable=True)
-        payload.setdefault("service", "")
-        payload.setdefault("consumer_name", "")
-        payload.setdefault("period", "")
-        payload.setdefault("due_date", "")
-        return Bill.from_dict(payload)
+        return _check_bill(payload, provider, consumer_number)
 
     async def post_payment(self, intent: dict[str, Any]) -> Posted:
         """intent: the journal's `settled` data plus bill fields. Idempotent on txn_id."""
@@ -64,7 +99,14 @@ class ReferenceDialect:
         }
         _, payload = await self.client.request("POST", "/v1/payments", body=body)
         _need(payload, "receipt_no", "verification")
-        return Posted(payload["receipt_no"], payload["verification"])
+        receipt_no, verification = payload["receipt_no"], payload["verification"]
+        # What is printed on the receipt and checked by its QR: a payment is posted only with
+        # a real receipt number, else the outbox retries (idempotent on txn_id).
+        if not (isinstance(receipt_no, str) and RECEIPT_NO.fullmatch(receipt_no)):
+            raise _bad("a payment reply without a valid receipt_no")
+        if not (isinstance(verification, str) and VERIFICATION.fullmatch(verification)):
+            raise _bad("a payment reply without a valid verification code")
+        return Posted(receipt_no, verification)
 
     async def post_voucher(
         self, voucher_id: str, txn_id: str | None, amount_paise: int, issued_at: str
@@ -78,15 +120,40 @@ class ReferenceDialect:
         await self.client.request("POST", "/v1/vouchers", body=body)
 
     async def verify_receipt(self, txn_id: str, code: str) -> dict[str, Any]:
+        """{"result": "genuine" | "not_genuine" | "unknown"}, and for a genuine receipt its
+        receipt_no, amount_paise, provider and paid_at: the fields the kiosk shows, checked."""
         _, payload = await self.client.request(
             "GET", "/v1/receipts/verify", query={"txn_id": txn_id, "code": code}
         )
-        return payload
+        result = payload.get("result")
+        if not isinstance(result, str) or result not in ("genuine", "not_genuine", "unknown"):
+            raise _bad("a receipt verdict that is not genuine, not_genuine or unknown")
+        if result != "genuine":
+            return {"result": result}
+        verdict = {"result": result, "txn_id": txn_id}
+        if not isinstance(payload.get("receipt_no"), str) or not _is_paise(
+            payload.get("amount_paise")
+        ):
+            raise _bad("a genuine verdict without a receipt number and amount")
+        for key in ("receipt_no", "amount_paise", "provider", "paid_at"):
+            value = payload.get(key, "")
+            if key != "amount_paise" and not isinstance(value, str):
+                raise _bad(f"a receipt verdict whose {key} is not text")
+            verdict[key] = value
+        return verdict
 
     async def voucher(self, voucher_id: str) -> dict[str, Any]:
-        """{"voucher_id", "amount_paise", "status": "active" | "redeemed"}."""
+        """{"voucher_id", "amount_paise", "status": "active" | "redeemed"}, checked: the kiosk
+        tells the citizen what the voucher is worth from this."""
         _, payload = await self.client.request("GET", f"/v1/vouchers/{voucher_id}")
-        return payload
+        _need(payload, "voucher_id", "amount_paise", "status")
+        if payload["voucher_id"] != voucher_id:
+            raise _bad("another voucher than the one asked for")
+        if not _is_paise(payload["amount_paise"], minimum=1):
+            raise _bad("a voucher with an invalid amount")
+        if not isinstance(payload["status"], str) or payload["status"] not in VOUCHER_STATUS:
+            raise _bad("a voucher with an unknown status")
+        return {k: payload[k] for k in ("voucher_id", "amount_paise", "status")}
 
     async def heartbeat(self, report: dict[str, Any]) -> list[dict[str, Any]]:
         _, payload = await self.client.request("POST", "/v1/heartbeat", body=report)
