@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
+import functools
 import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.rig import SimRig
@@ -22,17 +26,47 @@ from sim.session_client import SessionClient
 
 DEMO_PROVIDER = "JVVNL"
 DEMO_CONSUMER = "210412345678"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent: a forked child of a threaded process should not
+    dlopen (it may take a lock another thread held at the fork). None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that has the kernel SIGKILL the child when this process goes: a core left
+    by a failed or interrupted test would otherwise keep reopening pty numbers that a later
+    test's simulators use. None where prctl is not available."""
+    prctl, parent = _prctl(), os.getpid()
+    if prctl is None:
+        return None
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the prctl: nobody to signal us
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return in_child
 
 
 async def start_core(
     site: Path, workdir: Path, env: dict[str, str] | None = None
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """Start `emitra-kiosk core` as a child process; returns it and its session API URL."""
+    """Start `emitra-kiosk core` as a child process; returns it and its session API URL.
+    The child dies with this process (die_with_parent), never outliving a failed test."""
     log = open(workdir / "core.stderr.log", "ab")  # noqa: SIM115 - lives as long as the child
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
         stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {})}, preexec_fn=die_with_parent(),
     )
     assert proc.stdout is not None
     while True:
@@ -77,6 +111,7 @@ async def run_interactive(workdir: Path) -> int:
     proc, url = await start_core(site, workdir)
     ui = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "terminal.cli", "ui", "--config", str(site), cwd=str(workdir),
+        preexec_fn=die_with_parent(),
     )
     print(f"core: {url}\nreceipts: {workdir / 'receipts'}\nlog: {workdir / 'log' / 'core.log'}")
     print("type a note value (10 20 50 100 200 500 2000) to insert it, `scan <text>`, or quit")

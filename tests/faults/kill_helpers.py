@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import random
 import shutil
@@ -25,6 +24,7 @@ from typing import Any
 
 from crash_helpers import settled_journal
 
+from sim.demo import start_core  # the core dies with the test process (PDEATHSIG)
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.invariant import check_journal
@@ -50,32 +50,6 @@ _MOVING = {
               "power_up_bill_in_validator", "power_up_bill_in_stacker"},
     "essp": {"reading", "escrow", "stacking", "rejecting", "power_off"},
 }
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL it when the test process goes (PR_SET_PDEATHSIG), so a core of
-    ours never outlives an interrupted test and holds a pty number the next rig gets."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-
-
-async def start_core(
-    site: Path, workdir: Path, env: dict[str, str] | None = None
-) -> tuple[asyncio.subprocess.Process, str]:
-    """`emitra-kiosk core` as a child process (as sim.demo.start_core), tied to our life."""
-    log = open(workdir / "core.stderr.log", "ab")  # noqa: SIM115 - lives as long as the child
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
-        stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
-        env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
-    )
-    assert proc.stdout is not None
-    while True:
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line:
-            raise RuntimeError(f"core exited early; see {workdir / 'core.stderr.log'}")
-        text = line.decode().strip()
-        if text.startswith("session-api: "):
-            return proc, text.split(": ", 1)[1]
 
 
 def foreign_holders(paths: set[str], mine: set[int]) -> list[str]:
