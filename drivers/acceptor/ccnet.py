@@ -338,10 +338,11 @@ class CCNETAcceptor(BanknoteAcceptor):
             self._wake_decision_waiters()
 
     def _poll_wait(self) -> float:
-        """Fast while a note is on its way (its report is what the citizen waits to see),
-        the configured interval while the validator idles."""
+        """Fast while notes are enabled or one is on its way (its report is what the citizen
+        waits to see), the configured interval while the validator idles disabled."""
         moving = self._proto.last_state in NOTE_IN_PATH or self._unacked is not None
-        return min(self.poll_interval, FAST_POLL_S) if moving else self.poll_interval
+        taking = bool(self._enabled_types)  # a citizen is paying: a note may come any moment
+        return min(self.poll_interval, FAST_POLL_S) if moving or taking else self.poll_interval
 
     async def _reinitialise(self) -> None:
         log.warning("ccnet power-up seen: resetting and reading the device again")
@@ -524,8 +525,9 @@ class CCNETAcceptor(BanknoteAcceptor):
             if isinstance(reply, PollReply) and reply.code == STACKED:
                 if not await self._may_ack_stacked():
                     outgoing = b""  # the validator repeats the report; ACK when durable
-            if outgoing:
-                await self._write(outgoing)
+            if outgoing:  # ACK/NAK answer the reply at once: the bus gap is before commands
+                await self._port.write(outgoing)
+                self._last_io = time.monotonic()
             if reply is not None:
                 return reply
             if damaged:

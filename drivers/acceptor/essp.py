@@ -434,7 +434,7 @@ class ESSPAcceptor(BanknoteAcceptor):
                     await self._poll_once()
                 # Fast while a note is in escrow or on its way to the cashbox: the citizen waits
                 # for its credit; the configured interval while idle.
-                moving = self._tracker.escrow is not None
+                moving = self._tracker.escrow is not None or bool(self._accept_channels)
                 backoff = min(self.poll_interval, 0.05) if moving else self.poll_interval
             except (NoReply, _KeyLost, CommandFailed, ValueError) as exc:
                 if self._closing:
