@@ -1,0 +1,161 @@
+"""What the screen sees: the services on offer and the state snapshot, as pure functions of the
+kiosk's state objects (device statuses, the live session, the journal's fold). No I/O here: the
+kiosk gathers the inputs and pushes the result to every listener (the session API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from drivers.base import DeviceState, DeviceStatus
+from terminal import catalogue
+from terminal.live_session import LiveSession
+from terminal.logs import mask_digits, mask_name
+from terminal.session import Session, State
+
+USABLE = (DeviceState.ONLINE, DeviceState.BUSY)
+
+
+class Lockout(Protocol):
+    def locked(self) -> bool: ...
+
+
+class MaintenanceLike(Protocol):
+    """What the screen is told of terminal/maintenance.Maintenance."""
+
+    active: bool
+    engineer: str | None
+    auth: Lockout  # terminal/engineer_auth.EngineerAuth
+
+    def alarms(self) -> list[dict[str, Any]]: ...
+
+
+def maintenance_view(m: MaintenanceLike | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {"active": m.active, "engineer_id": m.engineer, "locked": m.auth.locked(),
+            "alarms": [a.get("code") for a in m.alarms()]}
+
+
+def services(
+    device_status: Mapping[str, DeviceStatus],
+    *,
+    storage_problem: str | None,
+    out_of_service_command: bool,
+    card_reader: bool,
+) -> dict[str, Any]:
+    """Which services are usable now, and why not: no printer -> no payments; no acceptor -> no
+    cash; a full journal -> no cash; the control room's command -> out of service."""
+    acc = device_status["acceptor"].state
+    prn = device_status["printer"]
+    printer_ok = prn.state in USABLE and "paper_out" not in prn.detail
+    acceptor_ok = acc in USABLE
+    reasons = []
+    if not acceptor_ok:
+        reasons.append("acceptor_unavailable")
+    if not printer_ok:
+        reasons.append(
+            "printer_out_of_paper" if "paper_out" in prn.detail else "printer_unavailable"
+        )
+    storage_ok = storage_problem is None
+    if not storage_ok:
+        reasons.append(storage_problem)
+    cash = acceptor_ok and printer_ok and storage_ok and not out_of_service_command
+    if out_of_service_command:
+        reasons.append("out_of_service_by_control_room")
+    card_status = device_status.get("card")
+    card = (
+        card_reader
+        and card_status is not None
+        and card_status.state in USABLE
+        and printer_ok
+        and not out_of_service_command
+    )
+    return {
+        "cash_payment": cash,
+        "card_payment": card,
+        "lookup": not out_of_service_command,
+        "out_of_service": not cash and out_of_service_command,
+        "reasons": reasons,
+    }
+
+
+def session_view(
+    s: Session, live: LiveSession, accepted_now_paise: set[int]
+) -> dict[str, Any]:
+    bill = s.bill
+    return {
+        "session_id": s.session_id,
+        "service": s.service,
+        "provider": s.provider,
+        "consumer_masked": mask_digits(s.consumer_number) if s.consumer_number else "",
+        "bill": None
+        if bill is None
+        else {
+            "consumer_name_masked": mask_name(bill.consumer_name),
+            "period": bill.period,
+            "due_paise": bill.due_paise,
+            "due_date": bill.due_date,
+            "status": bill.status,
+        },
+        "due_paise": s.due_paise,
+        "paid_paise": s.paid_paise,
+        "remaining_paise": s.remaining_paise,
+        "notes_paise": s.notes,
+        "accepted_now_paise": sorted(accepted_now_paise),
+        "last_returned": live.last_returned,
+        "cash_in_machine": s.paid_paise > 0,
+        "txn_id": s.txn_id,
+        "receipt_no": s.receipt_no,
+        "provisional": s.settled and s.amount_paise > 0 and s.receipt_no is None
+        and s.refund_voucher_id is None,
+        "refund_voucher": None if not s.refund_voucher_id
+        else {"id": s.refund_voucher_id, "paise": s.refund_paise},
+        "amount_paise": s.amount_paise,
+        "voucher": None if not s.voucher_id else {"id": s.voucher_id, "paise": s.voucher_paise},
+        "printed": sorted(s.printed),
+        "print_failed": sorted(s.print_failed - s.printed),
+        "recovered": s.recovered,
+        "card": live.card_state,
+        "paid_by_card": None
+        if not s.card
+        else {"pan_masked": s.card["pan_masked"], "auth_code": s.card["auth_code"]},
+    }
+
+
+def snapshot(
+    *,
+    seq: int,
+    live: LiveSession,
+    now: float,
+    language: str,
+    terminal: Mapping[str, Any],
+    services_now: dict[str, Any],
+    device_status: Mapping[str, DeviceStatus],
+    maintenance: dict[str, Any] | None,
+    accepted_now_paise: set[int],
+) -> dict[str, Any]:
+    s = live.session
+    state: dict[str, Any] = {
+        "seq": seq,
+        "screen": s.state.value if s else ("VERIFY" if live.lookup else State.IDLE.value),
+        "lookup": live.lookup,
+        "presence": live.presence,
+        "maintenance": maintenance,
+        "language": language,
+        "terminal": {
+            "id": terminal["id"],
+            "location": terminal["location"],
+            "helpline": terminal["helpline"],
+        },
+        "catalogue": catalogue.catalogue(),
+        "services": services_now,
+        "devices": {k: v.to_dict() for k, v in device_status.items()},
+        "busy": live.busy,
+        "message": live.message,
+        "ask_more_time": live.ask_more_time,
+        "seconds_left": None if live.deadline is None else max(0, round(live.deadline - now)),
+        "session": None if s is None else session_view(s, live, accepted_now_paise),
+    }
+    return state
