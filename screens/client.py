@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from terminal.api_messages import auth_headers
+from terminal.api_messages import MSG_RESULT, STATE_TYPES, auth_headers, intent, link_down
 
 log = logging.getLogger("screens.link")
 
@@ -72,13 +72,13 @@ class SessionLink:
                 log.warning("unreadable message from the core")
                 continue
             kind = data.get("type")
-            if kind in ("snapshot", "state") and isinstance(data.get("state"), dict):
+            if kind in STATE_TYPES and isinstance(data.get("state"), dict):
                 try:
                     self._set_connected(True)
                     self.on_state(data["state"])
                 except Exception:  # a drawing bug must not drop the link to the core
                     log.exception("drawing the state failed")
-            elif kind == "result":
+            elif kind == MSG_RESULT:
                 future = self._pending.pop(data.get("id"), None)
                 if future is not None and not future.done():
                     future.set_result(data)
@@ -91,25 +91,24 @@ class SessionLink:
     def _fail_pending(self) -> None:
         for future in self._pending.values():
             if not future.done():
-                future.set_result({"type": "result", "ok": False, "message_key": "please_wait"})
+                future.set_result(link_down("the link to the core dropped"))
         self._pending.clear()
 
-    async def send(self, intent: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
-        """Send one intent; the core's result message (or a please_wait failure if the link
-        is down or the core does not answer)."""
+    async def send(self, name: str, /, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
+        """Send one intent (terminal.api_messages.INTENTS); the core's result message (or a
+        please_wait failure if the link is down or the core does not answer)."""
         ws = self._ws
         if ws is None or ws.closed:
-            return {"type": "result", "ok": False, "message_key": "please_wait"}
+            return link_down("no link to the core")
         request_id = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        message = {"type": "intent", "id": request_id, "intent": intent, "args": args}
         try:
-            await ws.send_str(json.dumps(message))
+            await ws.send_str(intent(name, request_id, **args))
             return await asyncio.wait_for(future, timeout)
         except (ConnectionError, RuntimeError, TimeoutError):
             self._pending.pop(request_id, None)
-            return {"type": "result", "ok": False, "message_key": "please_wait"}
+            return link_down()
 
     async def stop(self) -> None:
         self._stopped = True

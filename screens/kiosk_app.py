@@ -16,11 +16,12 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from screens import views
+from screens import maint, views
 from screens.client import SessionLink
 from screens.i18n import Translator
 from screens.voice import Voice
 from screens.widgets import register_fonts
+from terminal.api_messages import MAINTENANCE
 
 log = logging.getLogger("screens")
 
@@ -468,7 +469,9 @@ class KioskApp(App):
 
         async def go() -> None:
             try:
-                reply = await self.link.send("maintenance", timeout=120.0, action=action, **args)
+                reply = await self.link.send(
+                    MAINTENANCE, timeout=120.0, action=maint.sent_action(action), **args
+                )
             except Exception:  # the link dropped: on_connection redraws
                 reply = {"ok": False, "message_key": "please_wait"}
             if self.maint_busy == action:

@@ -23,8 +23,21 @@ MENU = (
     ("restart", "Restart"),
 )
 
+# What a menu button sends to the core when that is not the button's own name. "Cash
+# collection" begins the collection, before the engineer opens the cassette, so taking it out
+# raises no alarm; the core answers with the cash summary, drawn as cash_summary's.
+SENDS = {"cash_summary": "begin_collection"}
+
+
+def sent_action(action: str) -> str:
+    """The maintenance action (terminal/api_messages.MAINTENANCE_ACTIONS) a button sends."""
+    return SENDS.get(action, action)
+
+
 TITLES = {
     **dict(MENU),
+    "begin_collection": "Cash collection",
+    "acknowledge_alarm": "Alarm acknowledged",
     "collect_cash": "Cash collected",
     "send_now": "Outbox: send now",
     "reprint": "Reprint",
@@ -354,6 +367,7 @@ def reprint(data: dict[str, Any]) -> list[str]:
 
 FORMATTERS = {
     "cash_summary": cash_summary,
+    "begin_collection": cash_summary,
     "collect_cash": collect_cash,
     "test_print": test_print,
     "test_note": test_note,

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from terminal.api_messages import find_token
+from terminal.api_messages import MSG_RESULT, STATE_TYPES, find_token, intent
 
 
 class SessionClient:
@@ -59,25 +59,23 @@ class SessionClient:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
-            if data["type"] in ("snapshot", "state"):
+            if data["type"] in STATE_TYPES:
                 async with self._changed:
                     self.state = data["state"]
                     self.states.append(data["state"])
                     self._changed.notify_all()
-            elif data["type"] == "result":
+            elif data["type"] == MSG_RESULT:
                 future = self._results.pop(data.get("id"), None)
                 if future and not future.done():
                     future.set_result(data)
 
-    async def send(self, intent: str, timeout: float = 15.0, **args: Any) -> dict[str, Any]:
-        """Send an intent and return the core's result message."""
+    async def send(self, name: str, /, timeout: float = 15.0, **args: Any) -> dict[str, Any]:
+        """Send an intent (terminal.api_messages.INTENTS) and return the core's result."""
         assert self._ws is not None
         request_id = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._results[request_id] = future
-        await self._ws.send_str(
-            json.dumps({"type": "intent", "id": request_id, "intent": intent, "args": args})
-        )
+        await self._ws.send_str(intent(name, request_id, **args))
         return await asyncio.wait_for(future, timeout)
 
     async def wait_for(

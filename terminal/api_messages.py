@@ -16,10 +16,20 @@ from urllib.parse import urlsplit
 
 PATH = "/session"
 
-# Client -> core
+# Message types: the client sends intents, the core answers each with a result and pushes the
+# session state (a snapshot on connect, then states).
+MSG_INTENT, MSG_RESULT, MSG_SNAPSHOT, MSG_STATE = "intent", "result", "snapshot", "state"
+STATE_TYPES = (MSG_SNAPSHOT, MSG_STATE)
+
+# Client -> core: the intent names
+START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH = (
+    "start", "consumer", "confirm", "back", "cancel", "finish"
+)
+LANGUAGE, MORE_TIME, VERIFY, SCAN = "language", "more_time", "verify", "scan"
+MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
 INTENTS = (
-    "start", "consumer", "confirm", "back", "cancel", "finish", "language", "more_time",
-    "verify", "scan", "maintenance", "pay_card", "card_pin",
+    START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
+    MAINTENANCE, PAY_CARD, CARD_PIN,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
@@ -71,15 +81,25 @@ MESSAGE_KEYS = (
 
 def intent(name: str, request_id: int = 0, **args: Any) -> str:
     """The JSON text of an intent message."""
-    return json.dumps({"type": "intent", "id": request_id, "intent": name, "args": args})
+    return json.dumps({"type": MSG_INTENT, "id": request_id, "intent": name, "args": args})
 
 
 def result(request_id: Any, ok: bool, message_key: str | None = None, detail: str = "") -> dict:
-    reply: dict[str, Any] = {"type": "result", "id": request_id, "ok": ok}
+    reply: dict[str, Any] = {"type": MSG_RESULT, "id": request_id, "ok": ok}
     if not ok:
         reply["message_key"] = message_key
         reply["detail"] = detail
     return reply
+
+
+def state_message(state: dict[str, Any], first: bool = False) -> dict[str, Any]:
+    """The session state pushed to a client: a snapshot on connect, a state after."""
+    return {"type": MSG_SNAPSHOT if first else MSG_STATE, "state": state}
+
+
+def link_down(detail: str = "") -> dict[str, Any]:
+    """The result a client gives itself when the core cannot answer (no link, no reply)."""
+    return result(None, False, "please_wait", detail or "the core did not answer")
 
 
 # -------------------------------------------------------------------- the connection token

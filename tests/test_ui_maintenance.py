@@ -224,6 +224,46 @@ async def test_cash_count_in_hindi_that_matches(tmp_path):
             await ui.close()
 
 
+async def test_collection_on_the_screen_raises_no_alarm(tmp_path):
+    """The engineer opens Cash collection (the screen sends begin_collection), takes the
+    cassette out, counts, collects and puts it back: no cassette alarm, no count alarm."""
+    async with KioskHarness(tmp_path) as h:
+        await pay_350_in_cash(h)
+        m = h.core.kiosk.maintenance
+        ui = UIProcess(h.session_url, language="en")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await open_login(ui, "en")
+            await log_in(ui, DEMO_PIN)
+            await ui.wait("maint_menu")
+            await ui.tap("maint_cash_summary")
+            await ui.wait("maint_menu", tid="maint_collect")
+            assert m.collection_in_progress
+
+            h.acceptor_sim.remove_cassette()
+            for _ in range(100):  # the core sees the cassette out (and journals it)
+                if "cassette_removed" in h.core.kiosk.device_status["acceptor"].detail:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # a few passes of maintenance's device watch
+            await count_notes(ui, {20000: 1, 10000: 1, 5000: 1}, "3 notes (₹350)")
+            await ui.tap("maint_collect")
+            lines = await collected_lines(ui)
+            assert "Count matches the journal" in lines, lines
+            h.acceptor_sim.insert_cassette()
+            await asyncio.sleep(1.0)
+
+            assert m.alarms() == []
+            actions = [ev.data for ev in h.core.journal.events(kinds=("maintenance",))]
+            removed = [a for a in actions if a["action"] == "cassette_removed"]
+            assert removed and all(a["during"] == "collection" for a in removed), removed
+            assert [a["action"] for a in actions].count("collection_started") == 1
+            shown = await ui.texts()
+            assert "alarms" not in shown["texts"]["maint_engineer"]
+        finally:
+            await ui.close()
+
+
 def test_results_are_plain_lines_never_tracebacks():
     from screens.maint import result_lines
 
