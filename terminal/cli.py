@@ -1,4 +1,8 @@
-"""`emitra-kiosk`: core (devices and money), ui (the Kivy screen), verify (journal check)."""
+"""`emitra-kiosk`: core (devices and money), ui (the Kivy screen), verify (journal check).
+
+The console script is emitra_kiosk/cli.py, outside the core: it adds the screen. This module
+names no UI module; `python -m terminal.cli ui` still works, through that launcher.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from terminal.config import ConfigError, load_config
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, ui: Callable[[dict], int] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="emitra-kiosk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
@@ -52,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return verify(config["journal"]["path"])
     if args.command == "ui":
-        from screens.app import run_ui
-
-        return run_ui(config)
+        if ui is None:  # `python -m terminal.cli ui`: the launcher knows the screen
+            from emitra_kiosk.cli import run_ui as ui
+        return ui(config)
     return 2
 
 

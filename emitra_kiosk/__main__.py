@@ -1,0 +1,5 @@
+import sys
+
+from emitra_kiosk.cli import main
+
+sys.exit(main())
