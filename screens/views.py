@@ -402,24 +402,38 @@ class DoneScreen(KioskScreen):
         failed = bool(session.get("print_failed"))
         amount = session.get("amount_paise") or 0
         voucher = session.get("voucher") or None
+        # Central refused the bill for good after the citizen paid: NOT paid, every rupee is
+        # on voucher slips (the refund, plus any overshoot). Never "payment successful".
+        refund = session.get("refund_voucher") or None
+        refused = bool(refund) or message_key(state) == "payment_refused_refund_voucher"
+        if refused:
+            amount = 0  # nothing went towards the bill
         key = message_key(state) or ("payment_successful" if amount else "voucher_issued")
+        if refused:
+            key = "refund_title"
         if failed:
             key = "print_failed_money_safe"
         self.ids.title.text = app.tr(key)
-        self.ids.title.color = (0.68, 0.13, 0.11, 1) if failed else (0.05, 0.43, 0.20, 1)
-        self.ids.icon.kind = "warning" if failed else "tick"
+        problem = failed or refused
+        self.ids.title.color = (0.68, 0.13, 0.11, 1) if problem else (0.05, 0.43, 0.20, 1)
+        self.ids.icon.kind = "warning" if problem else "tick"
         self.ids.icon.tint = list(self.ids.title.color)
-        receipt = session.get("receipt_no")
+        receipt = None if refused else session.get("receipt_no")
         self.ids.receipt_no.shown = bool(receipt)
         self.ids.receipt_no.text = f"{app.tr('receipt_no')}: {receipt}" if receipt else ""
         self.ids.amount.shown = bool(amount)
         self.ids.amount.text = (
             f"{app.tr('paid_towards_bill')}: {fmt.rupees(amount)}" if amount else ""
         )
-        self.ids.voucher.shown = bool(voucher)
-        self.ids.voucher.text = (
-            f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}" if voucher else ""
-        )
+        slips = [v.get("paise") or 0 for v in (refund, voucher) if v]
+        if refused:
+            voucher_text = self.refund_text(app, slips)
+        elif voucher:
+            voucher_text = f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}"
+        else:
+            voucher_text = ""
+        self.ids.voucher.shown = bool(voucher_text)
+        self.ids.voucher.text = voucher_text
         by_card = session.get("paid_by_card") or None
         self.ids.card.shown = bool(by_card)
         self.ids.card.text = (
@@ -429,11 +443,13 @@ class DoneScreen(KioskScreen):
             if by_card
             else ""
         )
-        provisional = bool(session.get("provisional"))
+        provisional = bool(session.get("provisional")) and not refused
         self.ids.provisional.shown = provisional
         self.ids.provisional.text = app.tr("provisional_note") if provisional else ""
         if failed:
             take = ""
+        elif refused:
+            take = app.tr("take_both_slips") if len(slips) > 1 else app.tr("take_voucher")
         elif amount:
             take = app.tr("take_receipt")
         else:
@@ -441,8 +457,18 @@ class DoneScreen(KioskScreen):
         self.ids.take.shown = bool(take)
         self.ids.take.text = take
         helpline = (state.get("terminal") or {}).get("helpline", "")
-        self.ids.helpline.shown = failed and bool(helpline)
-        self.ids.helpline.text = app.tr("help_call", number=helpline) if failed else ""
+        wants_help = problem and bool(helpline)
+        self.ids.helpline.shown = wants_help
+        self.ids.helpline.text = app.tr("help_call", number=helpline) if wants_help else ""
+
+    @staticmethod
+    def refund_text(app, slips: list[int]) -> str:
+        """"All your ₹400 is on the slips: ₹350 and ₹50" — the total and every slip's amount."""
+        total = fmt.rupees(sum(slips))
+        if len(slips) > 1:
+            first, second = (fmt.rupees(p) for p in slips[:2])
+            return app.tr("refund_money_two", amount=total, first=first, second=second)
+        return app.tr("refund_money_one", amount=total)
 
 
 VERDICT_MARKS = {
