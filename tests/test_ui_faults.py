@@ -83,9 +83,9 @@ async def test_home_says_cash_is_off_when_the_journal_disk_is_full(tmp_path, lan
             normal_minimum = guard.min_free_bytes
             guard.min_free_bytes = 1 << 62  # more than any disk has free
             reason = (
-                "मशीन में जगह भर गई है, इसलिए अभी पैसे नहीं ले सकते"
+                "मशीन में जगह भर गई है"
                 if lang == "hi"
-                else "The machine's storage is full, so it cannot take money now"
+                else "The machine's storage is full"
             )
             home = await ui.wait("home", tid="degraded_banner", contains=reason, timeout=20)
             assert guard.problem == "journal_storage_full"
