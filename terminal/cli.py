@@ -68,7 +68,7 @@ def verify(path: str | Path) -> int:
     device counters at each collection (terminal/reconcile.py). 0 ok, 1 problems, 2 no journal.
 
     A missing journal is an error, never an empty "ok": opening it would create one."""
-    from terminal.invariant import check_journal
+    from terminal.invariant import check_journal, check_projections
     from terminal.journal import Journal
     from terminal.reconcile import reconcile_journal
 
@@ -84,6 +84,9 @@ def verify(path: str | Path) -> int:
     try:
         money = check_journal(journal)
         cash = reconcile_journal(journal)
+        projected = check_projections(journal)  # the projection tables against the full fold
+        money["ok"] = money["ok"] and projected["ok"]
+        money["problems"] += projected["problems"]
     finally:
         journal.close()
     report = {

@@ -79,7 +79,7 @@ def _outbox(core: Any, now: float) -> dict[str, Any]:
     oldest = min(paid_at) if paid_at else None
     # Only refusals central made final (each refunded by a voucher); older 401/429 refusals
     # are retried now and are not news for the control room.
-    refused = sum(1 for _ in core.journal.events(kinds=("refund_voucher", "voucher_refused")))
+    refused = core.journal.count(("refund_voucher", "voucher_refused"))
     return {
         "depth": len(pending),
         "pending_paise": sum(s.amount_paise + s.voucher_paise for s in pending),

@@ -2,15 +2,17 @@
 
 For every paise credited, exactly one of: a posted payment, a voucher (for overpayment, or a
 refund voucher for a payment central refused for good), or a pending outbox entry.
-`check_journal` is used by `emitra-kiosk verify`, by maintenance, and by the crash tests.
+`check_journal` is used by `emitra-kiosk verify`, by maintenance, and by the crash tests;
+`check_projections` (verify) re-derives the journal's projection tables from the full fold.
 A refusal is never "accounted" by itself: without its refund voucher it is still pending.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
+from terminal import events as ev_
 from terminal.journal import Journal
 from terminal.session import fold
 
@@ -68,3 +70,83 @@ def check_journal(journal: Journal) -> dict[str, Any]:
         "open_sessions": open_sessions,
         "problems": problems,
     }
+
+
+def derive_projections(journal: Journal) -> dict[str, Any]:
+    """Both projections as the full fold gives them, without the projection tables: the pending
+    postings (fold of every settled session, as the outbox computed it before the projection) and
+    the cash box (every cassette event since the last collection)."""
+    settled = dict.fromkeys(ev.session_id for ev in journal.events(kinds=("settled",)))
+    pending: dict[str, tuple[str, str, int]] = {}
+    for sid in settled:
+        s = fold(sid, list(journal.events(session_id=sid)))
+        if s.amount_paise and s.receipt_no is None and s.refund_voucher_id is None:
+            pending[s.txn_id or f"payment:{sid}"] = (sid, "payment", s.amount_paise)
+        if s.voucher_id and not s.voucher_posted and not _refused(journal, sid, s.voucher_id):
+            pending[s.voucher_id] = (sid, "voucher", s.voucher_paise)
+        if s.refund_voucher_id and not s.refund_posted and not _refused(
+            journal, sid, s.refund_voucher_id
+        ):
+            pending[s.refund_voucher_id] = (sid, "refund_voucher", s.refund_paise)
+    counts: Counter[tuple[str, int]] = Counter()
+    last: dict[str, Any] | None = None
+    for event in journal.events(kinds=("credit", "maintenance", "unattributed_note")):
+        ev = event.typed
+        if isinstance(ev, ev_.Credit):
+            counts["credit", ev.paise] += 1
+        elif isinstance(ev, ev_.UnattributedNote) and ev.where == "stacker":
+            counts[("unattributed", ev.paise) if ev.paise else ("unattributed_unknown", 0)] += 1
+        elif isinstance(ev, ev_.Maintenance) and ev.action == "test_note":
+            counts["test_note", int(ev.extra["paise"])] += 1
+        elif isinstance(ev, ev_.Maintenance) and ev.action == "cash_collected":
+            counts.clear()
+            last = {"collection_id": ev.extra["collection_id"], "at": event.at,
+                    "engineer_id": ev.engineer_id, "total_paise": ev.extra["total_paise"],
+                    "notes": ev.extra["notes"]}
+    notes: Counter[int] = Counter()
+    for (source, paise), n in counts.items():
+        if source != "unattributed_unknown":
+            notes[paise] += n
+    box = {
+        "counts": dict(notes),
+        "credited_paise": _paise(counts, "credit"),
+        "test_notes_paise": _paise(counts, "test_note"),
+        "unattributed_paise": _paise(counts, "unattributed"),
+        "unattributed_unknown_notes": counts["unattributed_unknown", 0],
+        "last_collection": last,
+    }
+    return {"pending": pending, "cash_box": box}
+
+
+def _paise(counts: Counter[tuple[str, int]], source: str) -> int:
+    return sum(paise * n for (s, paise), n in counts.items() if s == source)
+
+
+def _refused(journal: Journal, session_id: str, voucher_id: str) -> bool:
+    return any(
+        ev.data.get("id") == voucher_id
+        for ev in journal.events(session_id=session_id, kinds=("voucher_refused",))
+    )
+
+
+def check_projections(journal: Journal) -> dict[str, Any]:
+    """The projection tables (terminal/projections.py) against the full fold: each difference
+    is a problem naming the posting or the denomination."""
+    derived = derive_projections(journal)
+    problems: list[str] = []
+    table = {
+        row["id"]: (row["session_id"], row["what"], row["paise"])
+        for row in journal.pending_projection()
+    }
+    for pid in sorted(set(table) | set(derived["pending"])):
+        want, have = derived["pending"].get(pid), table.get(pid)
+        if want != have:
+            problems.append(
+                f"pending projection: {pid} is {have or 'absent'}, the journal says"
+                f" {want or 'not pending'}"
+            )
+    box = journal.cash_box_projection()
+    for name, want in derived["cash_box"].items():
+        if box[name] != want:
+            problems.append(f"cash box projection: {name} is {box[name]}, the journal says {want}")
+    return {"ok": not problems, "pending": len(table), "problems": problems}

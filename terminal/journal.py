@@ -4,9 +4,10 @@ SQLite in WAL mode with synchronous=FULL: when append() returns, the event is on
 may carry a unique `key` (e.g. "credit:<note id>") so that a replayed device event or a retried
 step is recorded once — append() then returns None instead of a second row.
 
-Kinds (each one, its key and its data: docs/journal.md):
-  session_opened, bill, credit, note_returned, settled, posted, voucher_posted, printed,
-  print_failed, session_closed, unattributed_note, maintenance, fault
+Kinds (each one, its key and its data: docs/journal.md) are the typed events of
+terminal/events.py: append() refuses a kind that is not one of them (a ValueError naming it) and
+an event missing a field; record() takes the typed event itself. Each append also updates the
+projections (terminal/projections.py: pending postings, cash box) in the same transaction.
 
 Personal fields are encrypted on the way in and opened on the way out (terminal/journal_crypto.py),
 so callers see the values they appended; the files are 0600 whatever the umask.
@@ -21,9 +22,12 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from terminal import projections
+from terminal.events import JournalEvent, parse, read, to_data
 from terminal.journal_crypto import (
     HASH_SUFFIX,
     KEY_FILE_ENV,
@@ -78,6 +82,12 @@ class Event:
     key: str | None
     data: dict[str, Any]
 
+    @cached_property
+    def typed(self) -> JournalEvent:
+        """The event as its terminal/events.py class (Unrecognised for a kind of a newer
+        version, which the fold ignores)."""
+        return read(self.kind, self.data)
+
 
 class CrashPoint:
     """Test hook: EMITRA_CRASH_AFTER="kind:n" kills the process (SIGKILL) right after the n-th
@@ -116,6 +126,8 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._db.executescript(projections.SCHEMA)
+        projections.build(self._db)  # an old journal: once, from every event
         for suffix in ("-wal", "-shm"):  # SQLite gives them the main file's mode; old ones too
             _restrict(self.path.with_name(self.path.name + suffix))
         self._crash = CrashPoint(os.environ.get("EMITRA_CRASH_AFTER"))
@@ -174,19 +186,69 @@ class Journal:
     def append(
         self, kind: str, session_id: str, data: dict[str, Any], key: str | None = None
     ) -> Event | None:
-        """Write one event durably. Returns None if an event with the same key already exists."""
+        """Write one event durably, with its projection update in the same transaction.
+        Returns None if an event with the same key already exists. A kind terminal/events.py
+        does not know, or data missing one of its fields, is a ValueError (nothing written)."""
+        typed = parse(kind, data)
         at = utc_now()
         stored = self._writing_cipher().protect(data) if has_personal(data) else data
         body = json.dumps(stored, ensure_ascii=False, sort_keys=True)
+        db = self._db
+        nested = db.in_transaction  # inside a caller's transaction (a bulk fill): a savepoint
+        db.execute("SAVEPOINT append" if nested else "BEGIN IMMEDIATE")
         try:
-            cursor = self._db.execute(
+            cursor = db.execute(
                 "INSERT INTO events(at, session_id, kind, key, data) VALUES (?, ?, ?, ?, ?)",
                 (at, session_id, kind, key, body),
             )
+            seq = cursor.lastrowid or 0
+            projections.apply(db, seq, at, session_id, typed)
+            db.execute("RELEASE append" if nested else "COMMIT")
         except sqlite3.IntegrityError:
+            self._rollback(nested)
             return None
+        except BaseException:
+            self._rollback(nested)
+            raise
         self._crash.after_append(kind)
-        return Event(cursor.lastrowid or 0, at, session_id, kind, key, data)
+        event = Event(seq, at, session_id, kind, key, data)
+        event.__dict__["typed"] = typed
+        return event
+
+    def record(
+        self, session_id: str, event: JournalEvent, key: str | None = None
+    ) -> Event | None:
+        """append() of a typed event (terminal/events.py)."""
+        return self.append(event.kind, session_id, to_data(event), key=key)
+
+    def _rollback(self, nested: bool) -> None:
+        if not self._db.in_transaction:
+            return
+        if nested:
+            self._db.execute("ROLLBACK TO append")
+            self._db.execute("RELEASE append")
+        else:
+            self._db.execute("ROLLBACK")
+
+    # ------------------------------------------------------------------ projections
+
+    def pending_projection(self) -> list[dict[str, Any]]:
+        """Postings central has not confirmed, in settle order: one row per payment (id = txn
+        id), overpayment voucher or refund voucher (id = voucher id), with `session_id`,
+        `what` (payment | voucher | refund_voucher), `paise`, `since` and `seq`."""
+        return projections.pending_rows(self._db)
+
+    def cash_box_projection(self) -> dict[str, Any]:
+        """The notes in the cassette since the last collection: the same dict as
+        terminal/cash_collection.py `cash_box(journal)`, read from the projection."""
+        return projections.cash_box(self._db)
+
+    def count(self, kinds: tuple[str, ...]) -> int:
+        """How many events of these kinds (no data read)."""
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM events WHERE kind IN ({','.join('?' * len(kinds))})", kinds
+        ).fetchone()
+        return int(row[0])
 
     def has_key(self, key: str) -> bool:
         row = self._db.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone()

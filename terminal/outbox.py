@@ -1,7 +1,8 @@
 """Store-and-forward to central. The outbox is a view of the journal, not a second store:
-a payment is pending while its `settled` event has no `posted` event, so nothing can be
-pending in memory only. Every post carries the terminal's transaction id as idempotency key,
-so a retry after a lost answer never makes a second payment.
+a payment is pending while its `settled` event has no `posted` event (the journal's pending
+projection, kept in the same transaction as each event), so nothing can be pending in memory
+only. Every post carries the terminal's transaction id as idempotency key, so a retry after a
+lost answer never makes a second payment.
 
 Central is one destination (terminal/central/link.py): while it is down one probe at a time goes
 out on an exponential clock; once it answers the queue drains in order with a few requests in
@@ -289,35 +290,17 @@ class Outbox:
     # ------------------------------------------------------------------ the pending view
 
     def pending(self) -> list[Session]:
-        """Sessions with a payment or voucher central has not confirmed (nor refused for good)."""
-        settled: dict[str, None] = {}
-        for ev in self.journal.events(kinds=("settled",)):
-            settled[ev.session_id] = None
-        done_keys = {
-            ev.key
-            for ev in self.journal.events(
-                kinds=("posted", "voucher_posted", "voucher_refused", "refund_voucher")
-            )
-        }
-        out = []
-        for sid in settled:
-            s = fold(sid, list(self.journal.events(session_id=sid)))
-            need_pay = (
-                s.amount_paise
-                and f"posted:{s.txn_id}" not in done_keys
-                and f"refund_voucher:{s.txn_id}" not in done_keys
-            )
-            need_voucher = any(
-                vid and f"voucher_posted:{vid}" not in done_keys
-                and f"voucher_refused:{vid}" not in done_keys
-                for vid in (s.voucher_id, s.refund_voucher_id)
-            )
-            if need_pay or need_voucher:
-                out.append(s)
-        return out
+        """Sessions with a payment or voucher central has not confirmed (nor refused for good),
+        in settle order: the journal's pending projection names them (terminal/projections.py),
+        and only those sessions are folded."""
+        sessions: dict[str, None] = {}
+        for row in self.journal.pending_projection():
+            sessions[row["session_id"]] = None
+        return [fold(sid, list(self.journal.events(session_id=sid))) for sid in sessions]
 
     def depth(self) -> int:
-        return len(self.pending())
+        """Sessions with something central has not confirmed (no fold: the projection)."""
+        return len({row["session_id"] for row in self.journal.pending_projection()})
 
     # ------------------------------------------------------------------ the retry worker
 

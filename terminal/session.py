@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from terminal import events as ev_
 from terminal.journal import Event
 
 
@@ -132,52 +133,53 @@ class Session:
         self.state = new
 
     def apply(self, event: Event) -> None:
-        """Fold one journal event into the session."""
-        data = event.data
-        kind = event.kind
-        if kind == "session_opened":
+        """Fold one journal event into the session: dispatched on its typed form
+        (terminal/events.py); kinds that carry no money state of a session are ignored."""
+        ev = event.typed
+        if isinstance(ev, ev_.SessionOpened):
             self.opened = True
-            self.service = data["service"]
-            self.provider = data["provider"]
-            self.consumer_number = data["consumer_number"]
-        elif kind == "bill":
-            self.bill = Bill.from_dict(data)
-        elif kind == "credit":
-            self.credits[data["note_id"]] = data["paise"]
-        elif kind == "card_authorised":
-            self.card_paise = data["amount_paise"]
-            self.card = {k: data[k] for k in ("auth_id", "auth_code", "pan_masked")}
-        elif kind == "note_returned":
-            self.returned_notes.append(data["paise"])
-        elif kind == "settled":
+            self.service = ev.service
+            self.provider = ev.provider
+            self.consumer_number = ev.consumer_number
+        elif isinstance(ev, ev_.Bill):
+            self.bill = Bill.from_dict(event.data)
+        elif isinstance(ev, ev_.Credit):
+            self.credits[ev.note_id] = ev.paise
+        elif isinstance(ev, ev_.CardAuthorised):
+            self.card_paise = ev.amount_paise
+            self.card = {"auth_id": ev.auth_id, "auth_code": ev.auth_code,
+                         "pan_masked": ev.pan_masked}
+        elif isinstance(ev, ev_.NoteReturned):
+            self.returned_notes.append(ev.paise)
+        elif isinstance(ev, ev_.Settled):
             self.settled = True
-            self.txn_id = data["txn_id"]
-            self.amount_paise = data["amount_paise"]
-            self.voucher_id = data["voucher_id"]
-            self.voucher_paise = data["voucher_paise"]
-            self.recovered = data.get("recovery", False)
+            self.txn_id = ev.txn_id
+            self.amount_paise = ev.amount_paise
+            self.voucher_id = ev.voucher_id
+            self.voucher_paise = ev.voucher_paise
+            self.recovered = ev.recovery
             self.paid_at = event.at
-        elif kind == "posted":
-            self.receipt_no = data["receipt_no"]
-            self.verification = data["verification"]
-        elif kind == "voucher_posted":
-            if self.refund_voucher_id and data.get("voucher_id") == self.refund_voucher_id:
+        elif isinstance(ev, ev_.Posted):
+            self.receipt_no = ev.receipt_no
+            self.verification = ev.verification
+        elif isinstance(ev, ev_.VoucherPosted):
+            if self.refund_voucher_id and ev.voucher_id == self.refund_voucher_id:
                 self.refund_posted = True
             else:
                 self.voucher_posted = True
-        elif kind == "post_refused":
-            self.refused_code = data.get("code")
-            self.refusal_final = data.get("final")
-        elif kind == "refund_voucher":
-            self.refund_voucher_id = data["voucher_id"]
-            self.refund_paise = data["amount_paise"]
+        elif isinstance(ev, ev_.PostRefused):
+            self.refused_code = ev.code
+            self.refusal_final = ev.final
+        elif isinstance(ev, ev_.RefundVoucher):
+            self.refund_voucher_id = ev.voucher_id
+            self.refund_paise = ev.amount_paise
             self.refund_issued_at = event.at
-        elif kind == "printed":
-            self.printed.add(data["doc"])
-        elif kind == "print_failed":
-            self.print_failed.add(data["doc"])
-        elif kind == "session_closed":
-            self.closed = data["outcome"]
+        elif isinstance(ev, ev_.Printed):
+            self.printed.add(ev.doc)
+        elif isinstance(ev, ev_.PrintFailed):
+            self.print_failed.add(ev.doc)
+        elif isinstance(ev, ev_.SessionClosed):
+            self.closed = ev.outcome
 
 
 def fold(session_id: str, events: list[Event]) -> Session:
