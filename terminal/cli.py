@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None, ui: Callable[[dict], int] | None = None)
         )
     args = parser.parse_args(argv)
     if args.command == "hash-pin":
-        from terminal.maintenance import hash_pin_cli
+        from terminal.engineer_auth import hash_pin_cli
 
         return hash_pin_cli()
     try:

@@ -33,10 +33,16 @@ class CashDesk:
     def accepted_paise(self) -> set[int]:
         return {int(r) * 100 for r in self.m.config["acceptor"]["accepted_notes"]}
 
+    def box(self) -> dict[str, Any]:
+        """The cash box: the journal's projection (terminal/projections.py, the same dict as
+        cash_box(journal) without folding the whole journal), else the full fold."""
+        read = getattr(self.m.journal, "cash_box_projection", None)
+        return read() if callable(read) else cash_box(self.m.journal)
+
     def summary(self) -> dict[str, Any]:
         """Notes by denomination since the last collection, cross-checked with the acceptor,
         and every note value the engineer may find in the cassette (for the count)."""
-        box = cash_box(self.m.journal)
+        box = self.box()
         counters = acceptor_counters(self.m.core.acceptor)
         if counters["available"]:
             counters["matches_journal"] = {int(k): v for k, v in counters["counts"].items()} == {
@@ -78,7 +84,7 @@ class CashDesk:
         if m.core.kiosk.session is not None:
             raise MaintenanceError("session_in_progress")
         # Count and record in one step without an await between: no credit can slip in.
-        box = cash_box(m.journal)
+        box = self.box()
         baseline = cc.last_device_total(m.journal)
         collection_id = (
             f"C-{m.config['terminal']['id']}-{datetime.now(UTC).strftime('%y%m%d%H%M%S')}-"

@@ -41,6 +41,7 @@ log = logging.getLogger("maintenance")
 FAULT_KINDS = ("fault", "print_failed", "post_refused", "voucher_refused", "unattributed_note")
 FAULT_ACTIONS = {
     "alarm_raised",
+    "alarm_cleared",  # who looked into it (an engineer, or the control room) and the note
     "pin_lockout",
     "collection_slip_failed",
     "test_print_failed",

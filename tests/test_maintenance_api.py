@@ -99,5 +99,7 @@ async def test_dispatch_checks_actions_and_arguments(tmp_path):
         done = await m.dispatch("acknowledge_alarm", {"code": "cassette_removed_without_collection",
                                                       "note": "seen"})
         assert done["alarms"] == []
+        faults = await m.dispatch("fault_log", {})
+        assert any(r.get("action") == "alarm_cleared" and r.get("note") == "seen" for r in faults)
         assert await m.dispatch("leave", {}) == {}
         assert not m.active
