@@ -1,7 +1,7 @@
 """Remote monitoring: the health report, its HTTP server (/health, /metrics) and its push to
-central, whose reply may carry commands (out of service, in service, reload config, reboot at
-idle, acknowledge an alarm with its code and a note) applied only while no citizen is being
-served.
+central, whose reply may carry commands (terminal/control_room.py: out of service, in
+service, reload config, reboot at idle, acknowledge an alarm) applied only while no citizen is
+being served.
 
 The report holds no personal data: no consumer numbers, names or bills — device states, money
 totals, queue depths, ids of transactions at most.
@@ -31,8 +31,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from drivers.base import DeviceState
 from terminal.central import CentralError
-from terminal.journal import utc_now
-from terminal.liveness import EXIT_REBOOT_AT_IDLE, request_exit
+from terminal.control_room import COMMANDS, ControlRoom  # noqa: F401 - re-exported
+from terminal.liveness import request_exit
 from terminal.logs import log_event, mask_text
 from terminal.maintenance import cash_box, iso_to_epoch, maintenance_for
 
@@ -40,8 +40,6 @@ log = logging.getLogger("heartbeat")
 
 PROCESS_STARTED = time.monotonic()
 SCHEMA = 1
-COMMANDS = ("out_of_service", "in_service", "reload_config", "reboot_at_idle", "acknowledge_alarm")
-MAX_ALARM_CODE, MAX_NOTE = 120, 200
 PAPER_STATES = ("ok", "low", "out", "unknown")
 
 
@@ -381,10 +379,8 @@ class HeartbeatPusher:
         self.check_s = check_s
         self.min_gap_s = min_gap_s
         self.exit_hook = exit_hook or (lambda code, reason: request_exit(core, code, reason))
-        self.pending: deque[str] = deque()
-        self.acknowledgements: deque[tuple[str, str]] = deque()  # (code, note), in order
-        self.applied: deque[dict[str, Any]] = deque(maxlen=20)
-        self.reboot_requested = False
+        # tests replace exit_hook after construction: the control room asks for it each time
+        self.control = ControlRoom(core, lambda code, reason: self.exit_hook(code, reason))
         self.pushes = 0
         self.failures = 0
         self.last_push: float | None = None  # monotonic
@@ -398,11 +394,7 @@ class HeartbeatPusher:
 
     def report(self) -> dict[str, Any]:
         health = build_health(self.core)
-        health["commands"] = {
-            "pending": list(self.pending),
-            "reboot_requested": self.reboot_requested,
-            "applied": list(self.applied),
-        }
+        health["commands"] = self.control.report()
         health["push"] = {"failures": self.failures, "last_error": self.last_error}
         return health
 
@@ -423,94 +415,26 @@ class HeartbeatPusher:
         reported = [c["collection_id"] for c in health["collections_to_report"]]
         if reported:
             maintenance_for(self.core).collections_reported(reported)
-        for item in commands if isinstance(commands, list) else []:
-            name = item.get("command") if isinstance(item, dict) else None
-            if name not in COMMANDS:
-                log_event(log, "unknown command from central", logging.WARNING, command=str(item))
-                continue
-            log_event(log, "command from central", command=name)
-            if name == "reboot_at_idle":
-                self.reboot_requested = True
-            elif name == "acknowledge_alarm":
-                self.queue_acknowledgement(item)
-            else:
-                self.pending.append(name)
-        self.apply_pending()
+        self.control.receive(commands)
+        self.control.apply_pending()
         return True
 
-    def idle(self) -> bool:
-        return self.core.kiosk.session is None and not maintenance_for(self.core).active
+    # Central's commands (terminal/control_room.py), under the names tests and tools know.
+
+    @property
+    def pending(self) -> deque[str]:
+        return self.control.pending
+
+    @property
+    def applied(self) -> deque[dict[str, Any]]:
+        return self.control.applied
+
+    @property
+    def reboot_requested(self) -> bool:
+        return self.control.reboot_requested
 
     def apply_pending(self) -> None:
-        """Apply queued commands now if nobody is being served; else leave them queued."""
-        if not self.idle():
-            return
-        kiosk = self.core.kiosk
-        while self.pending:
-            name = self.pending.popleft()
-            result = "ok"
-            if name == "out_of_service":
-                kiosk.out_of_service_command = True
-            elif name == "in_service":
-                kiosk.out_of_service_command = False
-            elif name == "reload_config":
-                result = self.reload_config()
-            elif name == "acknowledge_alarm":
-                code, note = self.acknowledgements.popleft()
-                result = self.acknowledge_alarm(code, note)
-                self.applied.append({"command": name, "at": utc_now(), "result": result,
-                                     "code": code})
-                log_event(log, "command applied", command=name, result=result, code=code)
-                continue
-            self.applied.append({"command": name, "at": utc_now(), "result": result})
-            log_event(log, "command applied", command=name, result=result)
-            changed = getattr(kiosk, "_changed", None)
-            if callable(changed):
-                changed()
-        if self.reboot_requested:
-            self.reboot_requested = False
-            self.applied.append({"command": "reboot_at_idle", "at": utc_now(), "result": "exit"})
-            self.exit_hook(EXIT_REBOOT_AT_IDLE, "reboot_at_idle from central")
-
-    def queue_acknowledgement(self, item: dict[str, Any]) -> None:
-        """{"command": "acknowledge_alarm", "code": ..., "note": ...}: checked now, applied
-        between citizens like the other commands."""
-        code, note = item.get("code"), item.get("note", "")
-        if not isinstance(code, str) or not 0 < len(code) <= MAX_ALARM_CODE or not isinstance(
-            note, str
-        ):
-            log_event(log, "acknowledge_alarm from central refused", logging.WARNING,
-                      reason="code must be a short string, note a string")
-            self.applied.append({"command": "acknowledge_alarm", "at": utc_now(),
-                                 "result": "refused: bad_request"})
-            return
-        self.acknowledgements.append((code, note[:MAX_NOTE]))
-        self.pending.append("acknowledge_alarm")
-
-    def acknowledge_alarm(self, code: str, note: str) -> str:
-        """The control room has looked into an alarm: cleared and journaled by maintenance
-        (alarm_cleared, by control_room, with the note)."""
-        from terminal.maintenance import MaintenanceError
-
-        try:
-            maintenance_for(self.core).acknowledge_alarm_from_control_room(code, note)
-        except MaintenanceError as exc:
-            return f"refused: {exc.key}"
-        return "ok"
-
-    def reload_config(self) -> str:
-        """Re-validate the configuration files; the result is logged and reported. Settings
-        take effect at the next start (the core re-reads them then)."""
-        from terminal.config import ConfigError, load_config
-
-        files = list(getattr(self.core, "config_files", ()) or ())
-        try:
-            load_config(*files)
-        except ConfigError as exc:
-            log_event(log, "config reload: invalid", logging.ERROR, error=str(exc))
-            return f"invalid: {exc}"
-        log_event(log, "config reload: valid", files=files)
-        return "valid"
+        self.control.apply_pending()
 
     async def run(self) -> None:
         next_push = time.monotonic()

@@ -335,7 +335,7 @@ async def test_control_room_acknowledges_an_alarm_through_the_heartbeat(tmp_path
                                 "by": "control_room"}]
             assert not mt.Maintenance(h.core).alarms()  # stays cleared over a restart
 
-            hb.pusher.queue_acknowledgement({"command": "acknowledge_alarm", "code": 7})
+            hb.pusher.control.queue_acknowledgement({"command": "acknowledge_alarm", "code": 7})
             assert hb.pusher.applied[-1]["result"] == "refused: bad_request"
             with pytest.raises(ValueError):
                 h.central.queue_command("acknowledge_alarm")  # the code is required
