@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceStatus
 from terminal import catalogue
+from terminal import events as E
 from terminal.card_payment import CardAuthoriser, CardReaderLike, CardStep
 from terminal.cash_intake import SessionEnds
 from terminal.central import CentralError
@@ -181,13 +182,9 @@ class BillService:
         """The session exists in the journal from here on: money may now come in."""
         assert s.bill is not None
         for ev in (
-            self.journal.append(
-                "session_opened",
-                s.session_id,
-                {"service": s.service, "provider": s.provider,
-                 "consumer_number": s.consumer_number},
-            ),
-            self.journal.append("bill", s.session_id, s.bill.to_dict()),
+            self.journal.record(s.session_id, E.SessionOpened(
+                service=s.service, provider=s.provider, consumer_number=s.consumer_number)),
+            self.journal.record(s.session_id, E.Bill(**s.bill.to_dict())),
         ):
             if ev is not None:
                 s.apply(ev)
@@ -285,16 +282,14 @@ class BillService:
             log.exception("card payment failed")
             outcome = CardOutcome("card_error", "card_error")
         if outcome.approved:
-            data = {
-                "auth_id": outcome.auth_id,
-                "auth_code": outcome.auth_code,
-                "pan_masked": outcome.pan_masked,
-                "amount_paise": s.due_paise,
-                "txn_id": txn_id,
-            }
-            ev = self.journal.append(
-                "card_authorised", s.session_id, data, key=f"card:{outcome.auth_id}"
+            authorised = E.CardAuthorised(
+                auth_id=outcome.auth_id,
+                auth_code=outcome.auth_code,
+                pan_masked=outcome.pan_masked,
+                amount_paise=s.due_paise,
+                txn_id=txn_id,
             )
+            ev = self.journal.record(s.session_id, authorised, key=f"card:{outcome.auth_id}")
             if ev is not None:
                 s.apply(ev)
             live.card_state = None

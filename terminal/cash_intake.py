@@ -25,6 +25,7 @@ from drivers.base import (
     NoteStacked,
     StatusChanged,
 )
+from terminal import events as E
 from terminal.found_notes import last_stack_intent
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
@@ -34,7 +35,7 @@ from terminal.storage_guard import StorageGuard
 log = logging.getLogger("kiosk")
 
 # The session of a note no session could take: it becomes a voucher of its own.
-VOUCHER_ONLY = {"service": "voucher", "provider": "", "consumer_number": ""}
+VOUCHER_ONLY = E.SessionOpened(service="voucher", provider="", consumer_number="")
 REJECT_MESSAGES = {
     "insertion": "note_insert_flat",
     "inhibited": "note_not_accepted_now",
@@ -150,14 +151,10 @@ class CashIntake:
             assert s is not None
             # Durable before the device moves the note: whoever restarts after a power cut
             # from here on knows whose note may be in the cassette (terminal/found_notes.py).
-            stacking = {"note_id": event.note_id, "paise": event.paise}
-            count = acceptor.stacked_count()
-            if count is not None:
-                stacking["device_count"] = count
+            stacking = E.NoteStacking(note_id=event.note_id, paise=event.paise,
+                                      device_count=acceptor.stacked_count())
             try:
-                self.journal.append(
-                    "note_stacking", s.session_id, stacking, key=f"stacking:{event.note_id}"
-                )
+                self.journal.record(s.session_id, stacking, key=f"stacking:{event.note_id}")
             except (sqlite3.Error, OSError) as exc:
                 self.storage.append_failed(exc)  # cannot promise a credit: give it back
                 await acceptor.return_note()
@@ -173,9 +170,8 @@ class CashIntake:
             self.stacking_returned()
         elif isinstance(event, NoteReturned):
             if s is not None and s.opened:
-                ev = self.journal.append(
-                    "note_returned", s.session_id, {"note_id": event.note_id, "paise": event.paise}
-                )
+                returned = E.NoteReturned(note_id=event.note_id, paise=event.paise)
+                ev = self.journal.record(s.session_id, returned)
                 if ev is not None:
                     s.apply(ev)
             if live.last_returned is None or live.last_returned.get("paise") != event.paise:
@@ -199,10 +195,10 @@ class CashIntake:
                           and previous.detail == status.detail):
             return
         s = self.live.session
-        self.journal.append("fault", s.session_id if s and s.opened else "-", {
-            "device": "acceptor", "state": status.state.value, "detail": list(status.detail),
-            "message": status.message, "screen": s.state.value if s else "IDLE",
-        })
+        self.journal.record(s.session_id if s and s.opened else "-", E.Fault(
+            device="acceptor", state=status.state.value, detail=tuple(status.detail),
+            message=status.message, screen=s.state.value if s else "IDLE",
+        ))
         if s is None or s.state != State.PAYING:
             return
         self.live.say("device_problem_money_safe")
@@ -232,13 +228,13 @@ class CashIntake:
             # A note stacked when no session can take it (e.g. stacked after a cancel): it
             # still belongs to a citizen, so it becomes a voucher of its own.
             s = Session(new_id("S", self.terminal_id))
-            opened = self.journal.append("session_opened", s.session_id, dict(VOUCHER_ONLY))
+            opened = self.journal.record(s.session_id, VOUCHER_ONLY)
             if opened is not None:
                 s.apply(opened)
         assert s is not None
         try:
-            note = {"note_id": event.note_id, "paise": event.paise}
-            ev = self.journal.append("credit", s.session_id, note, key=f"credit:{event.note_id}")
+            note = E.Credit(note_id=event.note_id, paise=event.paise)
+            ev = self.journal.record(s.session_id, note, key=f"credit:{event.note_id}")
         except (sqlite3.Error, OSError) as exc:
             # The note is in the cassette but not yet in the journal: never ACK it, never show
             # it; retried from the ticker as soon as the journal takes writes again.
@@ -315,8 +311,7 @@ class CashIntake:
             return
         if event.where == "none":
             return  # an ordinary power-up with every stacked note accounted for
-        self.journal.append("unattributed_note", "-", {"where": event.where,
-                                                       "paise": event.paise})
+        self.journal.record("-", E.UnattributedNote(where=event.where, paise=event.paise))
         log_event(log, "note found in the acceptor at power-up", logging.WARNING,
                   where=event.where, paise=event.paise)
         if event.where == "stacker" and event.paise:
@@ -345,8 +340,8 @@ class CashIntake:
         asked to stack went back to the citizen, so no later power-up may claim it."""
         intent = last_stack_intent(self.journal)
         if intent is not None and not intent.credited and not intent.returned:
-            self.journal.append("note_returned", intent.session_id,
-                                {"note_id": intent.note_id, "paise": intent.paise})
+            self.journal.record(intent.session_id,
+                                E.NoteReturned(note_id=intent.note_id, paise=intent.paise))
             log_event(log, "note in escrow at start-up returned", session=intent.session_id)
 
     async def found_stacked(self, event: NoteStacked) -> None:
@@ -385,8 +380,8 @@ class CashIntake:
         owner = fold(intent.session_id, list(self.journal.events(session_id=intent.session_id)))
         if owner.opened and not owner.settled and owner.closed is None:
             # Recovery (running now, or at the next start) settles it with this note in.
-            credit = {"note_id": note.note_id, "paise": note.paise}
-            self.journal.append("credit", owner.session_id, credit, key=f"credit:{note.note_id}")
+            credit = E.Credit(note_id=note.note_id, paise=note.paise)
+            self.journal.record(owner.session_id, credit, key=f"credit:{note.note_id}")
             if not self.live.recovering:
                 sid = owner.session_id
                 owner = fold(sid, list(self.journal.events(session_id=sid)))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from drivers.base import DeviceState, DeviceStatus, PrintError
+from terminal import events as E
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
 from terminal.session import Session, State, fold, settlement
@@ -79,16 +80,16 @@ class Completion:
     async def settle(self, s: Session, recovery: bool = False, txn_id: str | None = None) -> None:
         """Decide where every credited paise goes (payment and/or voucher), durably, once."""
         amount, voucher = settlement(s.paid_paise + s.card_paise, s.due_paise)
-        data = {
-            "txn_id": (txn_id or new_id("T", self.terminal_id)) if amount else None,
-            "amount_paise": amount,
-            "voucher_id": new_id("V", self.terminal_id) if voucher else None,
-            "voucher_paise": voucher,
-            "tendered_paise": s.paid_paise + s.card_paise,
-            "notes": s.notes,
-            "recovery": recovery,
-        }
-        ev = self.journal.append("settled", s.session_id, data, key=f"settled:{s.session_id}")
+        settled = E.Settled(
+            txn_id=(txn_id or new_id("T", self.terminal_id)) if amount else None,
+            amount_paise=amount,
+            voucher_id=new_id("V", self.terminal_id) if voucher else None,
+            voucher_paise=voucher,
+            tendered_paise=s.paid_paise + s.card_paise,
+            notes=tuple(s.notes),
+            recovery=recovery,
+        )
+        ev = self.journal.record(s.session_id, settled, key=f"settled:{s.session_id}")
         if ev is None:
             return
         s.apply(ev)
@@ -132,11 +133,8 @@ class Completion:
                 await self.print_doc(s, "receipt")
             if s.voucher_id and "voucher" not in s.printed:
                 await self.print_doc(s, "voucher")
-            ev = self.journal.append(
-                "session_closed",
-                s.session_id,
-                {"outcome": "completed"},
-                key=f"closed:{s.session_id}",
+            ev = self.journal.record(
+                s.session_id, E.SessionClosed(outcome="completed"), key=f"closed:{s.session_id}"
             )
             if ev is not None:
                 s.apply(ev)
@@ -167,9 +165,7 @@ class Completion:
         from terminal.printing import build_document  # receipts pull in Pillow: load lazily
 
         if self.printer is None:
-            ev = self.journal.append(
-                "print_failed", s.session_id, {"doc": doc, "error": "no printer"}
-            )
+            ev = self.journal.record(s.session_id, E.PrintFailed(doc=doc, error="no printer"))
             if ev is not None:
                 s.apply(ev)
             return
@@ -177,7 +173,7 @@ class Completion:
             document = build_document(self.config, s, doc, self.printer.paper_width_dots)
             await self.printer.print_document(document)
         except (PrintError, Exception) as exc:  # any failure: the citizen still has proof later
-            ev = self.journal.append("print_failed", s.session_id, {"doc": doc, "error": str(exc)})
+            ev = self.journal.record(s.session_id, E.PrintFailed(doc=doc, error=str(exc)))
             if ev:
                 s.apply(ev)
             self.set_device("printer", self.printer.status())
@@ -185,9 +181,8 @@ class Completion:
                 log, "print failed", logging.ERROR, session=s.session_id, doc=doc, error=str(exc)
             )
             return
-        ev = self.journal.append(
-            "printed", s.session_id, {"doc": doc}, key=f"printed:{doc}:{s.session_id}"
-        )
+        key = f"printed:{doc}:{s.session_id}"
+        ev = self.journal.record(s.session_id, E.Printed(doc=doc), key=key)
         if ev:
             s.apply(ev)
 
@@ -243,8 +238,8 @@ class Completion:
             s = fold(sid, list(self.journal.events(session_id=sid)))
             log_event(log, "recovering session", session=sid, paid=s.paid_paise, settled=s.settled)
             if not s.settled and s.paid_paise == 0 and s.card_paise == 0:
-                self.journal.append(
-                    "session_closed", sid, {"outcome": "interrupted"}, key=f"closed:{sid}"
+                self.journal.record(
+                    sid, E.SessionClosed(outcome="interrupted"), key=f"closed:{sid}"
                 )
                 continue
             live.session = s

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from drivers.base import BanknoteAcceptor, DeviceState, DeviceStatus, ReceiptPrinter, StatusChanged
+from terminal import events as E
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
@@ -262,12 +263,8 @@ class Kiosk(LiveFields):
         if was_paying:
             await self.cash.update_acceptor()
         if s.opened:
-            ev = self.journal.append(
-                "session_closed",
-                s.session_id,
-                {"outcome": outcome.value.lower()},
-                key=f"closed:{s.session_id}",
-            )
+            closed = E.SessionClosed(outcome=outcome.value.lower())
+            ev = self.journal.record(s.session_id, closed, key=f"closed:{s.session_id}")
             if ev is not None:
                 s.apply(ev)
         self.live.say("cancelled" if outcome == State.CANCELLED else "timed_out")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from drivers.base import DeviceStatus
+from terminal.events import JournalEvent
 from terminal.journal import Event
 from terminal.session import Session, State
 
@@ -23,10 +24,15 @@ ENDED = (State.DONE, State.CANCELLED, State.TIMEOUT)
 
 
 class JournalLike(Protocol):
-    """What flows need of terminal/journal.Journal."""
+    """What flows need of terminal/journal.Journal: events are written typed (record(), with
+    terminal/events.py), so a misspelled kind is a name error, not an event that never folds."""
 
     def append(
         self, kind: str, session_id: str, data: dict[str, Any], key: str | None = None
+    ) -> Event | None: ...
+
+    def record(
+        self, session_id: str, event: JournalEvent, key: str | None = None
     ) -> Event | None: ...
 
     def events(
