@@ -111,3 +111,23 @@ def test_invariant_catches_a_settlement_that_loses_money(tmp_path):
     report = check_journal(j)
     assert not report["ok"]
     assert "credited 70000 but settled 64000 + voucher 0" in report["problems"][0]
+
+
+def test_misspelled_kind_is_an_error_not_a_silent_event(tmp_path):
+    import pytest
+
+    j = Journal(tmp_path / "j.sqlite")
+    with pytest.raises(ValueError, match="'setled'"):
+        j.append("setled", "S1", {"txn_id": "T1", "amount_paise": 1, "voucher_id": None,
+                                  "voucher_paise": 0})
+    assert list(j.events()) == [] and j.pending_projection() == []
+
+
+def test_a_credit_and_its_cash_box_row_commit_together_with_full_sync(tmp_path):
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    j.append("credit", "S1", {"note_id": "n1", "paise": 50000}, key="credit:n1")
+    assert j._db.execute("PRAGMA synchronous").fetchone()[0] == 2 and not j._db.in_transaction
+    other = sqlite3.connect(path)  # what another process sees: both, committed
+    assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    assert other.execute("SELECT paise, notes FROM cash_box").fetchall() == [(50000, 1)]
