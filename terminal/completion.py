@@ -251,10 +251,7 @@ class Completion:
                 if self.finishing:
                     await self.finishing
             else:
-                # Settled before the power went: the receipt says it was completed after a
-                # restart. A live mark on the fold's result (the journal has no event for it).
-                s.recovered = True
-                await self.complete(s)
+                await self.complete(s)  # settled before the power went (recovered: see move)
             live.session = None
             live.say(None)
         live.changed()

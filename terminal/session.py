@@ -131,6 +131,10 @@ class Session:
         if new not in TRANSITIONS[self.state]:
             raise TransitionError(f"{self.state.value} -> {new.value} is not allowed")
         self.state = new
+        if new == State.RECOVERY:
+            # Completed after a restart: the receipt says so. Derived from the move, which
+            # only recovery at boot makes, so nothing outside the fold writes the mark.
+            self.recovered = True
 
     def apply(self, event: Event) -> None:
         """Fold one journal event into the session: dispatched on its typed form

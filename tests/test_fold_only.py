@@ -15,7 +15,7 @@ TERMINAL = Path(__file__).resolve().parent.parent / "terminal"
 MONEY_FIELDS = (
     "opened", "closed", "receipt_no", "voucher_posted", "settled", "amount_paise",
     "refund_posted", "refund_voucher_id", "refund_paise", "voucher_id", "voucher_paise",
-    "txn_id", "card_paise", "verification", "paid_at",
+    "txn_id", "card_paise", "verification", "paid_at", "recovered",
 )
 # s.opened = True, session.closed = "x", s.settled: bool = ... (not ==, not keyword args)
 ASSIGN = re.compile(r"\.(" + "|".join(MONEY_FIELDS) + r")\s*(?::[^=]+)?=(?!=)")
