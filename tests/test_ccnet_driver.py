@@ -366,3 +366,20 @@ async def test_port_lost_goes_offline_quietly(sim):
         events.stop()
         await acceptor.close()
         await acceptor.close()  # idempotent
+
+
+async def test_a_late_reply_is_not_taken_for_the_next_one(rig):
+    """CCNET has no sequence numbers. A reply that comes after its timeout must not be taken as
+    the answer to the next POLL: its ACK would make the validator drop the "stacked" report it
+    sent in between (a note in the cassette credited to nobody, seen in a random-kill run)."""
+    sim, acceptor, events = rig
+    await acceptor.enable({R500})
+    sim.stack_time = 0.2
+    note = await escrow(sim, acceptor, events, 500)
+    await acceptor.stack()
+    sim.set_reply_delay(0.2)  # the next reply (still "stacking") comes after the driver gave up
+    await asyncio.sleep(0.12)
+    sim.set_reply_delay(0.0)
+    stacked = await events.wait_for(NoteStacked, timeout=3.0)
+    assert stacked == NoteStacked(note.note_id, R500) and sim.stacked == [500]
+    assert not events.of(NoteReturned)  # it went into the cassette, not back

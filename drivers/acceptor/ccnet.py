@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from drivers.acceptor.ccnet_protocol import (
+    ACK_FRAME,
     SLOW_COMMANDS,
     Ack,
     BadFrame,
@@ -67,6 +68,12 @@ SETUP_STATES = frozenset({0x10, 0x11, 0x12, 0x13, 0x19, 0x47})  # IDENTIFICATION
 NOTE_IN_PATH = frozenset({0x15, 0x17, 0x18, 0x1A, 0x1C, 0x80, 0x81, 0x82})
 STACKED = 0x81
 FAST_POLL_S = 0.05
+LATE_REPLY_QUIET_S = 0.1  # no byte for this long after a timeout: no late reply is coming
+LATE_REPLY_MAX_S = 1.0
+PLAIN_ACK_HOLD_S = 2.0
+# Poll states the validator repeats until the host ACKs them (its event queue): cheated,
+# rejecting, stacked, returned.
+REPORTS = frozenset({0x1C, 0x45, 0x81, 0x82})
 
 
 @dataclass
@@ -139,7 +146,10 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._failures = 0
         self._need_bill_table = False
         self._closing = False
-        self.link_counters = {"timeouts": 0, "naks_sent": 0, "device_naks": 0, "retries": 0}
+        self.link_counters = {"timeouts": 0, "naks_sent": 0, "device_naks": 0, "retries": 0,
+                              "late_replies_dropped": 0}
+        self._reply_may_be_late = False
+        self._plain_ack_hold_until = 0.0
 
     # ------------------------------------------------------------ contract
 
@@ -153,6 +163,7 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._unacked = None
         self._open_stacked_type = None
         self._failures = 0
+        self._reply_may_be_late = False
         port = SerialPort(self.port_path, self.baudrate, "N", 1, name="CCNET bill validator")
         await port.open()
         self._port = port
@@ -471,6 +482,8 @@ class CCNETAcceptor(BanknoteAcceptor):
         for attempt in range(attempts):
             if attempt:
                 self.link_counters["retries"] += 1
+            if self._reply_may_be_late:
+                await self._wait_for_quiet_line(port)
             frame = self._proto.send_command(command, data)
             port.discard_input()
             await self._write(frame)
@@ -481,6 +494,12 @@ class CCNETAcceptor(BanknoteAcceptor):
             if reply is not None:
                 self._failures = 0
                 return reply
+            self._reply_may_be_late = True
+            # A late reply may yet be taken for a later command's: until the line has had
+            # time to settle, ACK only reports (which the validator repeats until ACKed, so
+            # they are the head of its queue and ACKing them pops what we processed), never a
+            # plain state (whose ACK would pop a report we have not seen).
+            self._plain_ack_hold_until = time.monotonic() + PLAIN_ACK_HOLD_S
             self.link_counters["timeouts"] += 1
             if not retry_on_timeout:
                 break
@@ -488,6 +507,18 @@ class CCNETAcceptor(BanknoteAcceptor):
         if not quiet:
             self._link_failed(command)
         return None
+
+    async def _wait_for_quiet_line(self, port: SerialPort) -> None:
+        """After a reply timed out, that reply may still be on its way. CCNET has no sequence
+        numbers: taken as the answer to the next command (and ACKed), it would make the
+        validator drop the report it sent in between (a "stacked" lost, seen in a random-kill
+        run). So wait until the line is quiet before the next command."""
+        self._reply_may_be_late = False
+        deadline = time.monotonic() + LATE_REPLY_MAX_S
+        while time.monotonic() < deadline:
+            if not await port.read(LATE_REPLY_QUIET_S):
+                return
+            self.link_counters["late_replies_dropped"] += 1
 
     async def _write(self, data: bytes) -> None:
         assert self._port is not None
@@ -525,6 +556,9 @@ class CCNETAcceptor(BanknoteAcceptor):
             if isinstance(reply, PollReply) and reply.code == STACKED:
                 if not await self._may_ack_stacked():
                     outgoing = b""  # the validator repeats the report; ACK when durable
+            elif (isinstance(reply, PollReply) and reply.code not in REPORTS
+                  and time.monotonic() < self._plain_ack_hold_until):
+                outgoing = outgoing.replace(ACK_FRAME, b"")  # see _exchange: a late reply
             if outgoing:  # ACK/NAK answer the reply at once: the bus gap is before commands
                 await self._port.write(outgoing)
                 self._last_io = time.monotonic()
