@@ -78,6 +78,7 @@ class ControlRoom:
                 result = self.acknowledge_alarm(code, note)
                 done["code"] = code
             self.applied.append({"command": name, "at": utc_now(), "result": result, **done})
+            self._journal(name, result, **done)
             log_event(log, "command applied", command=name, result=result, **done)
             changed = getattr(kiosk, "_changed", None)
             if callable(changed):
@@ -85,7 +86,20 @@ class ControlRoom:
         if self.reboot_requested:
             self.reboot_requested = False
             self.applied.append({"command": "reboot_at_idle", "at": utc_now(), "result": "exit"})
+            self._journal("reboot_at_idle", "exit")
             self.exit_hook(EXIT_REBOOT_AT_IDLE, "reboot_at_idle from central")
+
+    def _journal(self, command: str, result: str, **data: Any) -> None:
+        """Who changed the machine from afar, and how it went: in the journal, not only the
+        log (a control-room command can take the kiosk out of service or restart it)."""
+        try:
+            self.core.journal.append(
+                "maintenance", "maintenance",
+                {"action": "control_room_command", "engineer_id": "control_room",
+                 "command": command, "result": str(result)[:200], **data},
+            )
+        except Exception as exc:  # a full disk must not stop the command being applied
+            log_event(log, "control-room command not journaled", logging.ERROR, error=str(exc))
 
     def queue_acknowledgement(self, item: dict[str, Any]) -> None:
         """{"command": "acknowledge_alarm", "code": ..., "note": ...}: checked now, applied

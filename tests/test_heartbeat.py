@@ -153,6 +153,11 @@ async def test_commands_from_central_wait_until_the_citizen_is_done(tmp_path):
             )
             reload = [a for a in hb.pusher.applied if a["command"] == "reload_config"][0]
             assert reload["result"] == "valid"
+            # Every command from afar is in the journal, not only the log.
+            journaled = [(e.data["command"], e.data["result"]) for e in h.core.journal.events(
+                kinds=("maintenance",)) if e.data.get("action") == "control_room_command"]
+            assert ("out_of_service", "ok") in journaled and ("reboot_at_idle", "exit") in journaled
+            assert ("reload_config", "valid") in journaled
         finally:
             await hb.stop()
 
