@@ -14,6 +14,11 @@ durable, printed as `report_to_ack`.
 `payment.three_notes_end_to_end_s`) with the simulator's own mechanical time for its notes
 (transport into escrow + stacking, `accept_time + stack_time` per note; escrow itself is the
 host's decision time, not mechanics).
+
+`payment.credit_p99_ms.empty` is the CCNET p99 above (a fresh journal);
+`payment.credit_p99_ms.100k_rows` is the same measurement, fewer payments, with the core's journal
+pre-filled before it starts with 100,000 completed, confirmed sessions (bench/journal.py's fill:
+900,000 events, about a minute of setup). The goal: within 10 % of the empty figure.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.journal import _fill
 from sim.devices.ptyport import PtyDevice
 from sim.rig import SimRig
 from sim.session_client import SessionClient
@@ -42,6 +48,10 @@ from terminal.logs import setup_logging
 # Payments per protocol, three notes each: 102 credits per protocol, enough for a p99 to be a
 # real note and not the maximum of a handful; the whole area stays under ~3 minutes.
 PAYMENTS = int(os.environ.get("EMITRA_BENCH_PAYMENTS", "34"))
+# The 100k-row run: fewer payments (the fill alone takes about a minute), so the whole area stays
+# under ~5 minutes; 20 payments are 60 credits, and their p99 is then the slowest of them.
+PREFILL_SESSIONS = 100_000
+PREFILL_PAYMENTS = int(os.environ.get("EMITRA_BENCH_PREFILL_PAYMENTS", "20"))
 NOTE_PLANS: list[tuple[int, ...]] = [
     (200, 100, 50),
     (200, 200, 50),
@@ -210,12 +220,26 @@ async def pay(citizen: SessionClient, rig: SimRig, number: str, notes: tuple[int
     return elapsed
 
 
-async def _run(protocol: str, payments: int) -> Run:
+def prefill_journal(path: Path, sessions: int) -> None:
+    """`sessions` completed cash sessions in the journal at `path`, every one confirmed by
+    central (the second fill confirms the last few the first leaves pending), so the outbox has
+    nothing to post: only history, no pending work."""
+    journal = Journal(path)
+    try:
+        _fill(journal, 0, sessions)
+        _fill(journal, sessions, sessions)
+    finally:
+        journal.close()
+
+
+async def _run(protocol: str, payments: int, prefill: int = 0) -> Run:
     run = Run()
     sent: list[float] = []
     acked: list[float] = []
     durable: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
+        if prefill:  # the path SimRig.overrides() gives the core's journal, before anything runs
+            prefill_journal(Path(tmp) / "journal.sqlite", prefill)
         with reserved_ptys():
             rig = SimRig(tmp, paced=True, acceptor=protocol)
             await rig.start()
@@ -280,3 +304,17 @@ def main() -> None:
     print(f"payment.overhead_pct: {overhead:.0f} %")
     print(f"payment.three_notes_end_to_end_s: {wall:.2f} s")
     print(f"payment.essp_three_notes_end_to_end_s: {statistics.median(essp.payment_s):.2f} s")
+    filled = asyncio.run(_run("ccnet", PREFILL_PAYMENTS, prefill=PREFILL_SESSIONS))
+    if filled.intruders:
+        print(f"# ccnet 100k: another process had our ptys open: {filled.intruders[:3]}",
+              file=sys.stderr)
+    empty_p99 = percentile(ccnet.credit_ms, 99)
+    full_p99 = percentile(filled.credit_ms, 99)
+    print(f"payment.credit_p99_ms.empty: {empty_p99:.1f} ms ({len(ccnet.credit_ms)} credits)")
+    print(f"payment.credit_p99_ms.100k_rows: {full_p99:.1f} ms"
+          f" ({len(filled.credit_ms)} credits)")
+    print(f"payment.credit_p50_ms.100k_rows: {percentile(filled.credit_ms, 50):.1f} ms")
+    change = (full_p99 - empty_p99) / empty_p99 * 100
+    print(f"payment.credit_p99_100k_vs_empty_pct: {change:+.0f} %")
+    print(f"payment.three_notes_end_to_end_s.100k_rows:"
+          f" {statistics.median(filled.payment_s):.2f} s")
