@@ -123,6 +123,55 @@ REJECT_REASONS = (
 )
 
 
+# ---------------------------------------------------------------- detail words
+# The declared vocabulary of DeviceStatus.detail: every word a driver may put there
+# (tests/test_detail_words.py checks each driver's tables and literals against it). The core
+# tests these words (the watchdog's LOST_WORDS, the services rule's "paper_out", maintenance's
+# "cassette_removed", the heartbeat's paper state), so a new word is added here first.
+
+# The link to the device: it is gone, or was never there (the watchdog re-opens the device).
+LOST_WORDS = frozenset(
+    {"port_lost", "closed", "open_failed", "not_opened", "disconnected", "not_connected"}
+)
+_LINK_WORDS = LOST_WORDS | {"no_reply", "bad_reply", "driver_error", "unknown_state"}
+# Banknote acceptors (drivers/acceptor/ccnet_status.py, essp_status.py).
+_ACCEPTOR_WORDS = frozenset(
+    {
+        "power_up", "power_up_note_in_validator", "power_up_note_in_stacker", "initialising",
+        "idling", "accepting", "stacking", "returning", "disabled", "escrow", "holding", "busy",
+        "rejecting", "stacker_full", "cassette_removed", "cashbox_removed", "note_path_open",
+        "all_inhibited", "jam", "jam_validator", "jam_cassette", "jam_safe", "jam_unsafe",
+        "cheated", "fraud", "paused", "failure",
+    }
+)
+# Receipt printers (drivers/printer/status.py).
+_PRINTER_WORDS = frozenset(
+    {
+        "unrecoverable_error", "autocutter_error", "mechanical_error", "error", "cover_open",
+        "paper_out", "paper_near_end", "auto_recoverable_error", "offline", "waiting_recovery",
+        "paper_feeding", "feed_button",
+    }
+)
+# Card reader, QR scanner, camera (drivers/card, drivers/scanner, drivers/camera).
+_OTHER_WORDS = frozenset(
+    {"reader_absent", "card_present", "no_card", "reader_failed", "presence_unavailable",
+     "no_frames"}
+)
+# A CCNET "rejecting" status carries the reject reason (a REJECT_REASONS word) after it.
+DETAIL_WORDS: frozenset[str] = (
+    _LINK_WORDS | _ACCEPTOR_WORDS | _PRINTER_WORDS | _OTHER_WORDS | frozenset(REJECT_REASONS)
+)
+# Words with a device-specific tail: "failure:<cause>" (a CCNET failure sub-code).
+DETAIL_PREFIXES = ("failure:",)
+
+
+def is_detail_word(word: str) -> bool:
+    """True for a word of the declared vocabulary (DETAIL_WORDS, or a DETAIL_PREFIXES word)."""
+    return word in DETAIL_WORDS or any(
+        word.startswith(p) and len(word) > len(p) for p in DETAIL_PREFIXES
+    )
+
+
 class BanknoteAcceptor(abc.ABC):
     """A bill acceptor with escrow. Values are int paise; denominations come from the device."""
 

@@ -17,6 +17,7 @@ from terminal.liveness import EXIT_REBOOT_AT_IDLE
 from terminal.logs import log_event
 from terminal.maint_ports import MaintenanceCore
 from terminal.maintenance import MaintenanceError, maintenance_for
+from terminal.service_mode import CONTROL_ROOM
 
 log = logging.getLogger("heartbeat")
 
@@ -68,9 +69,9 @@ class ControlRoom:
             result = "ok"
             done: dict[str, Any] = {}
             if name == "out_of_service":
-                kiosk.out_of_service_command = True
+                kiosk.service_mode.take_out(CONTROL_ROOM)
             elif name == "in_service":
-                kiosk.out_of_service_command = False
+                kiosk.service_mode.put_back(CONTROL_ROOM)
             elif name == "reload_config":
                 result = self.reload_config()
             elif name == "acknowledge_alarm":
@@ -80,9 +81,7 @@ class ControlRoom:
             self.applied.append({"command": name, "at": utc_now(), "result": result, **done})
             self._journal(name, result, **done)
             log_event(log, "command applied", command=name, result=result, **done)
-            changed = getattr(kiosk, "_changed", None)
-            if callable(changed):
-                changed()
+            kiosk.changed()
         if self.reboot_requested:
             self.reboot_requested = False
             self.applied.append({"command": "reboot_at_idle", "at": utc_now(), "result": "exit"})

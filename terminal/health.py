@@ -93,17 +93,18 @@ def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
     """The heartbeat: what the control room needs to see, and nothing personal."""
     now = time.time() if now is None else now
     kiosk = core.kiosk
+    board = kiosk.board  # terminal/device_board.DeviceBoard
     devices = {
         name: {
             "state": st.state.value,
             "detail": list(st.detail),
             "message": mask_text(st.message),
         }
-        for name, st in sorted(kiosk.device_status.items())
+        for name, st in board.items()
     }
     box = core.journal.cash_box_projection()  # same dict as cash_box(), no full fold
     box.pop("counts")
-    paper = paper_state(kiosk.device_status.get("printer"))
+    paper = paper_state(board.get("printer"))
     outbox = _outbox(core, now)
     maintenance = maintenance_for(core)
     alarms = maintenance.alarms()
@@ -117,8 +118,9 @@ def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
         "uptime_s": round(time.monotonic() - getattr(core, "started_monotonic", PROCESS_STARTED)),
         "screen": snapshot["screen"],
         "session_in_progress": kiosk.session is not None,
-        "out_of_service_command": kiosk.out_of_service_command,
-        "services": kiosk.services(),
+        "out_of_service_command": kiosk.service_mode.out_of_service,
+        "out_of_service_reasons": list(kiosk.service_mode.reasons),
+        "services": board.services(),
         "devices": devices,
         "paper": paper,
         "cash_box": box,
@@ -146,12 +148,9 @@ def device_summary(core: Any) -> tuple:
     kiosk = core.kiosk
     m = maintenance_for(core)
     return (
-        tuple(
-            (name, st.state.value, tuple(st.detail))
-            for name, st in sorted(kiosk.device_status.items())
-        ),
+        tuple((name, st.state.value, tuple(st.detail)) for name, st in kiosk.board.items()),
         tuple(sorted(a["code"] for a in m.alarms())),
         tuple(c["collection_id"] for c in m.unreported_collections()),
-        kiosk.out_of_service_command,
+        kiosk.service_mode.reasons,
         m.active,
     )

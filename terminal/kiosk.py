@@ -15,26 +15,26 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from drivers.base import BanknoteAcceptor, DeviceState, DeviceStatus, ReceiptPrinter, StatusChanged
+from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter, StatusChanged
 from terminal import events as E
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
 from terminal.completion import Completion, printer_ok
+from terminal.device_board import BoardFields, DeviceBoard
 from terminal.journal import Journal
 from terminal.live_session import Flow, Handler, IntentError, LiveFields, LiveSession, new_id
 from terminal.logs import log_event
 from terminal.outbox import Outbox
 from terminal.qr_lookup import QrLookup, ReceiptChecker
+from terminal.service_mode import ServiceMode
 from terminal.session import Bill, Session, State
 from terminal.snapshot import MaintenanceLike, maintenance_view
-from terminal.snapshot import services as services_view
 from terminal.snapshot import snapshot as snapshot_view
 from terminal.storage_guard import StorageGuard
 
 log = logging.getLogger("kiosk")
 
-UNKNOWN_STATUS = DeviceStatus(DeviceState.OFFLINE, ("not_connected",))
 __all__ = ["CONSUMER_NUMBER", "REJECT_MESSAGES", "IntentError", "Kiosk", "new_id"]
 
 
@@ -58,8 +58,13 @@ class AuditCamera(EventSource, Protocol):
     async def save_audit_photo(self, name: str, directory: str) -> Any: ...
 
 
-class Kiosk(LiveFields):
-    """kiosk.session, .message, .lookup ...: the live session's fields (LiveFields)."""
+AcceptorHandler = Callable[[object], Awaitable[bool]]  # True: claimed, the session never sees it
+
+
+class Kiosk(LiveFields, BoardFields):
+    """kiosk.session, .message, .lookup ...: the live session's fields (LiveFields).
+    kiosk.board (statuses, the services rule, change events) and kiosk.service_mode (out of
+    service and why); .device_status, .services(), .out_of_service_command delegate to them."""
 
     def __init__(
         self,
@@ -78,12 +83,10 @@ class Kiosk(LiveFields):
         self.printer = printer
         self.clock = clock
         self.language: str = config["terminal"]["language"]
-        self.device_status = {"acceptor": UNKNOWN_STATUS, "printer": UNKNOWN_STATUS}
-        self.out_of_service_command = False
         self.maintenance: MaintenanceFacade | None = None  # set by the core
         self.card_reader: CardReaderLike | None = None  # set by the core when [card] is on
-        # Maintenance's test note: a hook that may claim an acceptor event before the session.
-        self.intercept_acceptor_event: Callable[[object], Awaitable[bool]] | None = None
+        # Maintenance's test note: subscribers that may claim an acceptor event first.
+        self._acceptor_handlers: list[AcceptorHandler] = []
         self.camera: AuditCamera | None = None  # set by the core when [camera] is enabled
         self.outbox = Outbox(journal, central, config)
         self._listeners: list[Callable[[dict], None]] = []
@@ -91,6 +94,13 @@ class Kiosk(LiveFields):
         self._seq = 0
         min_free_mb = config.get("journal", {}).get("min_free_mb", 1)
         self.storage = StorageGuard(journal.path, int(min_free_mb * (1 << 20)), clock)
+        self.service_mode = ServiceMode()
+        self.board = DeviceBoard(
+            self.service_mode,
+            storage_problem=lambda: self.storage.problem,
+            card_reader=lambda: self.card_reader is not None,
+        )
+        self.board.subscribe(self._device_changed)
         self.live = LiveSession(clock, config["payment"], self._changed)
         pay = config["payment"]
         self.cash = CashIntake(
@@ -98,19 +108,19 @@ class Kiosk(LiveFields):
             terminal_id=self.terminal_id,
             accepted_paise={r * 100 for r in config["acceptor"]["accepted_notes"]},
             max_overpay_paise=pay["max_overpay_paise"],
-            device_status=self.device_status,
-            set_device=self._set_device,
+            device_status=self.board.status,
+            set_device=self.board.set,
         )
         self.completion = Completion(
             journal, self.outbox, printer, self.live, config,
-            set_device=self._set_device,
+            set_device=self.board.set,
             stop_intake=self.cash.update_acceptor,
             on_cash_settled=self._audit_photo,
         )
         self.bills = BillService(
             central, journal, self.live, self.cash, self,
             config=config, printer=printer, card_reader=lambda: self.card_reader,
-            services=self.services, set_device=self._set_device,
+            services=self.services, set_device=self.board.set,
         )
         self.qr = QrLookup(central, journal, self.live, self.bills,
                            voucher_secret=config["central"]["secret"])
@@ -135,10 +145,10 @@ class Kiosk(LiveFields):
     async def start(self) -> None:
         """Recover open sessions from the journal, then start consuming device events."""
         if self.printer is not None:
-            self.device_status["printer"] = self.printer.status()
+            self.board.seed("printer", self.printer.status())
         self.live.recovering = True
         if self.acceptor is not None:
-            self.device_status["acceptor"] = self.acceptor.status()
+            self.board.seed("acceptor", self.acceptor.status())
             await self.cash.at_start()
             self._spawn(self._acceptor_loop(), "acceptor-events")
         await self.recover()
@@ -169,7 +179,8 @@ class Kiosk(LiveFields):
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Push a fresh snapshot to every listener (the screen, maintenance's device watch)."""
         self._seq += 1
         snap = self.snapshot()
         for listener in list(self._listeners):
@@ -178,15 +189,9 @@ class Kiosk(LiveFields):
             except Exception:  # a broken screen connection must not stop the money path
                 log.exception("state listener failed")
 
-    # ------------------------------------------------------------------ what the screen sees
+    _changed = changed  # the old name
 
-    def services(self) -> dict[str, Any]:
-        return services_view(
-            self.device_status,
-            storage_problem=self.storage.problem,
-            out_of_service_command=self.out_of_service_command,
-            card_reader=self.card_reader is not None,
-        )
+    # ------------------------------------------------------------------ what the screen sees
 
     def snapshot(self) -> dict[str, Any]:
         return snapshot_view(
@@ -196,7 +201,7 @@ class Kiosk(LiveFields):
             language=self.language,
             terminal=self.config["terminal"],
             services_now=self.services(),
-            device_status=self.device_status,
+            device_status=self.board.status,
             maintenance=maintenance_view(self.maintenance),
             accepted_now_paise=self.cash.notes_allowed_now(),
         )
@@ -295,7 +300,7 @@ class Kiosk(LiveFields):
                 elif isinstance(event, PresenceChanged):
                     self.live.presence = event.present
                 elif isinstance(event, StatusChanged):
-                    self._set_device(device, event.status)
+                    self.board.set(device, event.status)
             except IntentError as exc:
                 self.live.say(exc.key)
             except Exception:
@@ -320,24 +325,27 @@ class Kiosk(LiveFields):
                 log.exception("acceptor event handling failed")
             self._changed()
 
+    def subscribe_acceptor(self, handler: AcceptorHandler) -> Callable[[], None]:
+        """See acceptor events before the session does (maintenance's test note): a handler
+        that returns True claims the event. Returns the unsubscribe function."""
+        self._acceptor_handlers.append(handler)
+        return lambda: self._acceptor_handlers.remove(handler)
+
     async def _on_acceptor_event(self, event: object) -> None:
-        if self.intercept_acceptor_event and await self.intercept_acceptor_event(event):
-            return
+        for handler in list(self._acceptor_handlers):
+            if await handler(event):
+                return
         await self.cash.on_event(event)
 
     async def acceptor_reconnected(self) -> None:
         """The watchdog re-opened the acceptor (now disabled): re-apply what the session needs."""
         await self.cash.reconnected()
 
-    def _set_device(self, name: str, status: DeviceStatus) -> None:
-        previous = self.device_status.get(name)
-        if previous != status:
-            self.device_status[name] = status
-            log_event(log, "device status", device=name, **status.to_dict())
-            if name == "printer" and printer_ok(status) and not (
-                previous is not None and printer_ok(previous)
-            ):
-                self._spawn(self.reprint_failed(), "reprint")
+    def _device_changed(self, name: str, previous: DeviceStatus | None,
+                        status: DeviceStatus) -> None:
+        """A board event: the printer is back, so the day's failed documents are reprinted."""
+        if name == "printer" and printer_ok(status) and not (previous and printer_ok(previous)):
+            self._spawn(self.reprint_failed(), "reprint")
 
     async def reprint_failed(self, within_s: float = 24 * 3600) -> int:
         return await self.completion.reprint_failed(within_s)

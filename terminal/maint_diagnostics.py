@@ -34,7 +34,6 @@ from terminal.logs import log_event, mask_text
 from terminal.maint_alarms import CASSETTE_ALARM
 
 if TYPE_CHECKING:
-    from terminal.maint_ports import MaintenanceCore
     from terminal.maintenance import Maintenance
 
 log = logging.getLogger("maintenance")
@@ -83,7 +82,8 @@ class Diagnostics:
 
     def check_devices(self) -> None:
         """Cassette-removed alarm, and a log of device status changes for the fault log."""
-        for name, status in list(self.m.core.kiosk.device_status.items()):
+        board = self.m.core.kiosk.board
+        for name, status in list(board.status.items()):
             seen = (status.state.value, tuple(status.detail))
             if self._device_seen.get(name) != seen:
                 self._device_seen[name] = seen
@@ -97,7 +97,7 @@ class Diagnostics:
                         "message": status.message,
                     }
                 )
-        acceptor = self.m.core.kiosk.device_status.get("acceptor")
+        acceptor = board.get("acceptor")
         out = acceptor is not None and "cassette_removed" in acceptor.detail
         if out and not self._cassette_out:
             if self.m.collection_in_progress and self.m.engineer is not None:
@@ -227,7 +227,7 @@ class Diagnostics:
                 "present": True,
                 "driver": type(device).__name__,
                 **(info or {"model": "not reported by the device"}),
-                "status": self.m.core.kiosk.device_status.get(name, device.status()).to_dict(),
+                "status": (self.m.core.kiosk.board.get(name) or device.status()).to_dict(),
             }
         self.m.record("identities_viewed", engineer)
         return out
@@ -335,30 +335,3 @@ class Diagnostics:
             steps=[{k: v for k, v in s.items() if k != "detail"} for s in steps],
         )
         return {"ok": ok, "host": host, "port": port, "steps": steps}
-
-
-def install_note_interceptor(
-    core: MaintenanceCore, maintenance: Maintenance, current: Callable[[], Maintenance | None]
-) -> None:
-    """Let maintenance take acceptor events during a test note, before the kiosk sees them.
-
-    Uses kiosk.intercept_acceptor_event when the kiosk offers that hook; otherwise wraps the
-    kiosk's event handler on this instance, asking `current()` for the core's Maintenance at
-    each event (tests replace it).
-    """
-    kiosk = core.kiosk
-    if hasattr(kiosk, "intercept_acceptor_event"):
-        setattr(kiosk, "intercept_acceptor_event", maintenance.on_acceptor_event)  # noqa: B010
-        return
-    if getattr(kiosk, "_maintenance_wrapped", False):
-        return
-    original = getattr(kiosk, "_on_acceptor_event")  # noqa: B009
-
-    async def handler(event: object) -> None:
-        now = current()  # the core's Maintenance now, not the first one
-        if now is not None and await now.on_acceptor_event(event):
-            return
-        await original(event)
-
-    setattr(kiosk, "_on_acceptor_event", handler)  # noqa: B010
-    setattr(kiosk, "_maintenance_wrapped", True)  # noqa: B010

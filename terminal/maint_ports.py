@@ -4,11 +4,12 @@ central, the kiosk); tests may hand in anything of this shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter
 from terminal.journal import Journal
+from terminal.service_mode import ServiceMode
 
 
 class OutboxPort(Protocol):
@@ -19,15 +20,22 @@ class OutboxPort(Protocol):
     def kick(self) -> None: ...
 
 
+class BoardPort(Protocol):
+    """terminal/device_board.DeviceBoard, read-only."""
+
+    @property
+    def status(self) -> Mapping[str, DeviceStatus]: ...
+
+    def get(self, name: str) -> DeviceStatus | None: ...
+
+
 class KioskPort(Protocol):
-    # Written by maintenance while an engineer is in (no citizen session may start).
-    out_of_service_command: bool
+    # Maintenance takes the kiosk out of service (reason "maintenance") while an engineer is in.
+    service_mode: ServiceMode
+    board: BoardPort
 
     @property
     def session(self) -> object | None: ...  # the citizen's session, None between citizens
-
-    @property
-    def device_status(self) -> Mapping[str, DeviceStatus]: ...
 
     @property
     def outbox(self) -> OutboxPort: ...
@@ -35,6 +43,13 @@ class KioskPort(Protocol):
     def add_listener(self, listener: Callable[[dict], None]) -> None: ...
 
     def remove_listener(self, listener: Callable[[dict], None]) -> None: ...
+
+    def changed(self) -> None: ...  # push a fresh snapshot
+
+    # A handler returning True claims an acceptor event (the test note); returns unsubscribe.
+    def subscribe_acceptor(
+        self, handler: Callable[[object], Awaitable[bool]]
+    ) -> Callable[[], None]: ...
 
 
 class CentralPort(Protocol):

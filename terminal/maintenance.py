@@ -51,13 +51,10 @@ from terminal.liveness import EXIT_RESTART_REQUESTED, request_exit
 from terminal.logs import log_event
 from terminal.maint_alarms import CASSETTE_ALARM, CONTROL_ROOM, Alarms  # noqa: F401
 from terminal.maint_cash import CashDesk
-from terminal.maint_diagnostics import (  # noqa: F401
-    FAULT_KINDS,
-    Diagnostics,
-    install_note_interceptor,
-)
+from terminal.maint_diagnostics import FAULT_KINDS, Diagnostics  # noqa: F401
 from terminal.maint_ports import MaintenanceCore
 from terminal.maint_receipts import REPRINT_WINDOW, Reprints, duplicate_document  # noqa: F401
+from terminal.service_mode import MAINTENANCE
 
 log = logging.getLogger("maintenance")
 
@@ -94,7 +91,7 @@ class Maintenance:
         self.owner: str | None = None  # the connection that logged in
         self.last_touch = clock()
         self.collection_in_progress = False
-        self._saved_out_of_service: bool | None = None
+        self._unsubscribe_acceptor: Callable[[], None] | None = None
         self.alarm_board = Alarms(self.record, self.auth.alarm)
         self.cash = CashDesk(self)
         self.diagnostics = Diagnostics(self)
@@ -139,9 +136,7 @@ class Maintenance:
         self.last_touch = self.clock()
 
     def _changed(self) -> None:
-        changed = getattr(self.core.kiosk, "_changed", None)
-        if callable(changed):
-            changed()
+        self.core.kiosk.changed()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -153,17 +148,17 @@ class Maintenance:
         """Watch devices (cassette alarm, status log), auto-leave, and take test notes."""
         if self._task is not None:
             return self
-        install_note_interceptor(self.core, self, lambda: _instances.get(self.core))
-        add_listener = getattr(self.core.kiosk, "add_listener", None)
-        if callable(add_listener):
-            add_listener(self._on_snapshot)
+        kiosk = self.core.kiosk
+        self._unsubscribe_acceptor = kiosk.subscribe_acceptor(self._claim_acceptor_event)
+        kiosk.add_listener(self._on_snapshot)
         self._task = asyncio.create_task(self._watch(), name="maintenance-watch")
         return self
 
     async def stop(self) -> None:
-        remove = getattr(self.core.kiosk, "remove_listener", None)
-        if callable(remove):
-            remove(self._on_snapshot)
+        self.core.kiosk.remove_listener(self._on_snapshot)
+        if self._unsubscribe_acceptor is not None:
+            self._unsubscribe_acceptor()
+            self._unsubscribe_acceptor = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -184,6 +179,10 @@ class Maintenance:
     def _on_snapshot(self, snapshot: dict) -> None:
         if self._current():
             self.check_devices()
+
+    async def _claim_acceptor_event(self, event: object) -> bool:
+        """The kiosk's acceptor subscription: a test note's events are ours (True = claimed)."""
+        return self._current() and await self.on_acceptor_event(event)
 
     # ---------------------------------------------------------------- the action table
 
@@ -218,10 +217,7 @@ class Maintenance:
         self.owner = login_source.get()  # only this connection may act as the engineer
         self.touch()
         # No citizen session may start while the engineer has the machine open.
-        kiosk = self.core.kiosk
-        if self._saved_out_of_service is None:
-            self._saved_out_of_service = kiosk.out_of_service_command
-        kiosk.out_of_service_command = True
+        self.core.kiosk.service_mode.take_out(MAINTENANCE)
         self.record("entered", engineer_id)
         log_event(log, "maintenance entered", engineer=engineer_id)
         self._changed()
@@ -234,9 +230,7 @@ class Maintenance:
         self.owner = None
         self.collection_in_progress = False
         self.diagnostics.cancel_test_note()
-        if self._saved_out_of_service is not None:
-            self.core.kiosk.out_of_service_command = self._saved_out_of_service
-            self._saved_out_of_service = None
+        self.core.kiosk.service_mode.put_back(MAINTENANCE)
         self.record("left", engineer, reason=reason)
         log_event(log, "maintenance left", engineer=engineer, reason=reason)
         self._changed()

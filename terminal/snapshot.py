@@ -1,6 +1,7 @@
-"""What the screen sees: the services on offer and the state snapshot, as pure functions of the
-kiosk's state objects (device statuses, the live session, the journal's fold). No I/O here: the
-kiosk gathers the inputs and pushes the result to every listener (the session API).
+"""What the screen sees: the state snapshot, as pure functions of the kiosk's state objects
+(device statuses, the live session, the journal's fold). No I/O here: the kiosk gathers the
+inputs and pushes the result to every listener (the session API). Which services are usable is
+the device board's rule (terminal/device_board.py `services`, re-exported here).
 """
 
 from __future__ import annotations
@@ -8,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from drivers.base import DeviceState, DeviceStatus
+from drivers.base import DeviceStatus
 from terminal import catalogue
+from terminal.device_board import USABLE, services  # noqa: F401 - the rule lives on the board
 from terminal.live_session import LiveSession
 from terminal.logs import mask_digits, mask_name
 from terminal.session import Session, State
-
-USABLE = (DeviceState.ONLINE, DeviceState.BUSY)
 
 
 class Lockout(Protocol):
@@ -36,49 +36,6 @@ def maintenance_view(m: MaintenanceLike | None) -> dict[str, Any] | None:
         return None
     return {"active": m.active, "engineer_id": m.engineer, "locked": m.auth.locked(),
             "alarms": [a.get("code") for a in m.alarms()]}
-
-
-def services(
-    device_status: Mapping[str, DeviceStatus],
-    *,
-    storage_problem: str | None,
-    out_of_service_command: bool,
-    card_reader: bool,
-) -> dict[str, Any]:
-    """Which services are usable now, and why not: no printer -> no payments; no acceptor -> no
-    cash; a full journal -> no cash; the control room's command -> out of service."""
-    acc = device_status["acceptor"].state
-    prn = device_status["printer"]
-    printer_ok = prn.state in USABLE and "paper_out" not in prn.detail
-    acceptor_ok = acc in USABLE
-    reasons = []
-    if not acceptor_ok:
-        reasons.append("acceptor_unavailable")
-    if not printer_ok:
-        reasons.append(
-            "printer_out_of_paper" if "paper_out" in prn.detail else "printer_unavailable"
-        )
-    storage_ok = storage_problem is None
-    if not storage_ok:
-        reasons.append(storage_problem)
-    cash = acceptor_ok and printer_ok and storage_ok and not out_of_service_command
-    if out_of_service_command:
-        reasons.append("out_of_service_by_control_room")
-    card_status = device_status.get("card")
-    card = (
-        card_reader
-        and card_status is not None
-        and card_status.state in USABLE
-        and printer_ok
-        and not out_of_service_command
-    )
-    return {
-        "cash_payment": cash,
-        "card_payment": card,
-        "lookup": not out_of_service_command,
-        "out_of_service": not cash and out_of_service_command,
-        "reasons": reasons,
-    }
 
 
 def session_view(

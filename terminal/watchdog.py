@@ -14,14 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from drivers.base import DeviceError, DeviceState, DeviceStatus
+from drivers.base import LOST_WORDS, DeviceError, DeviceState, DeviceStatus
+from terminal.device_board import DeviceBoard
 from terminal.logs import log_event
 
 log = logging.getLogger("watchdog")
 
-# Detail words that mean "the link is gone": re-open the device.
-LOST = {"port_lost", "closed", "open_failed", "not_opened", "disconnected", "not_connected"}
+# Detail words that mean "the link is gone": re-open the device (drivers/base.py vocabulary).
+LOST = set(LOST_WORDS)
 # A printer that stops answering status queries is re-opened too (its port may have changed).
 PRINTER_LOST = LOST | {"no_reply"}
 
@@ -33,10 +35,20 @@ class _Retry:
     attempts: int = 0
 
 
+class SupervisedKiosk(Protocol):
+    """What the watchdog needs of terminal/kiosk.Kiosk."""
+
+    board: DeviceBoard
+
+    def changed(self) -> None: ...  # push a fresh snapshot
+
+    async def acceptor_reconnected(self) -> None: ...
+
+
 class Watchdog:
     def __init__(
         self,
-        kiosk,
+        kiosk: SupervisedKiosk,
         devices: dict[str, object],
         *,
         poll_s: float = 1.0,
@@ -48,6 +60,7 @@ class Watchdog:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kiosk = kiosk
+        self.board = kiosk.board  # terminal/device_board.DeviceBoard: statuses, change events
         self.devices = devices
         self.poll_s = poll_s
         self.backoff_initial_s = backoff_initial_s
@@ -79,17 +92,17 @@ class Watchdog:
 
     async def supervise_once(self) -> None:
         """One pass over every device; then tell the screen and the liveness heart."""
-        before = dict(self.kiosk.device_status)
+        changed = False
         for name, device in self.devices.items():
             status = await self._current_status(name, device)
             if self._is_lost(name, status):
                 status = await self._maybe_reconnect(name, device, status)
-            self.kiosk._set_device(name, status)
+            changed = self.board.set(name, status) or changed
         self.last_pass = self.clock()
         if self.beat is not None:
             self.beat()
-        if self.kiosk.device_status != before:
-            self.kiosk._changed()
+        if changed:
+            self.kiosk.changed()
 
     async def _current_status(self, name: str, device) -> DeviceStatus:
         if name == "printer" and device.status().state != DeviceState.OFFLINE:
