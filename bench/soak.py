@@ -13,7 +13,6 @@ EMITRA_SOAK_PAYMENTS runs fewer than the issue's 10,000 (about 0.3-0.5 s each).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import sys
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench.payment import bench_bills, foreign_holders, pay, reserved_ptys, rig_paths
+from sim.demo import start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 
@@ -30,36 +30,6 @@ BASELINE_AFTER = 100  # payments before the RSS baseline
 IDLE_S = float(os.environ.get("EMITRA_SOAK_IDLE_S", "30"))
 NOTE_PLANS: list[tuple[int, ...]] = [(100,), (200, 50), (500,), (50, 20, 10)]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL it when the bench goes (PR_SET_PDEATHSIG), so an interrupted soak
-    never leaves a core behind that keeps reopening its pty."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-
-
-async def start_core(site: Path, workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """`emitra-kiosk core` as a child process (sim.demo.start_core, tied to our life)."""
-    log = open(workdir / "core.stderr.log", "ab")  # noqa: SIM115 - lives as long as the child
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "terminal.cli", "core", "--config", str(site),
-        stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(workdir),
-        preexec_fn=_die_with_parent,
-    )
-    assert proc.stdout is not None
-    try:
-        while True:
-            line = await asyncio.wait_for(proc.stdout.readline(), 30)
-            if not line:
-                raise RuntimeError(f"core exited early; see {workdir / 'core.stderr.log'}")
-            text = line.decode().strip()
-            if text.startswith("session-api: "):
-                return proc, text.split(": ", 1)[1]
-    except BaseException:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        raise
 
 
 def rss_kib(pid: int) -> int:
@@ -101,7 +71,7 @@ async def _run(payments: int) -> dict[str, float]:
         site = rig.write_config(workdir / "site.toml")
         proc: asyncio.subprocess.Process | None = None
         try:
-            proc, url = await start_core(site, workdir)
+            proc, url = await start_core(site, workdir)  # sim.demo: dies with the bench
             baseline = 0
             async with SessionClient(url) as citizen:
                 start = time.perf_counter()

@@ -29,32 +29,21 @@ def build_document(
     duplicate: a reprint asked for later (maintenance), marked DUPLICATE on the paper."""
     terminal = config["terminal"]
     secret = config["central"]["secret"]
-    if doc == "refund_voucher":  # central refused the bill for good: the money comes back
-        assert s.refund_voucher_id
+    if doc in ("voucher", "refund_voucher"):
+        # refund_voucher: central refused the bill for good, so the money comes back.
+        refund = doc == "refund_voucher"
+        voucher_id = s.refund_voucher_id if refund else s.voucher_id
+        paise = s.refund_paise if refund else s.voucher_paise
+        assert voucher_id
         return build_voucher_receipt(
             VoucherReceipt(
                 terminal_id=terminal["id"],
                 location=terminal["location"],
-                voucher_id=s.refund_voucher_id,
-                amount_paise=s.refund_paise,
+                voucher_id=voucher_id,
+                amount_paise=paise,
                 txn_id=s.txn_id,
-                issued_at=_when(s.refund_issued_at),
-                code=voucher_code(secret, s.refund_voucher_id, s.refund_paise),
-                duplicate=duplicate,
-            ),
-            width_dots,
-        )
-    if doc == "voucher":
-        assert s.voucher_id
-        return build_voucher_receipt(
-            VoucherReceipt(
-                terminal_id=terminal["id"],
-                location=terminal["location"],
-                voucher_id=s.voucher_id,
-                amount_paise=s.voucher_paise,
-                txn_id=s.txn_id,
-                issued_at=_when(s.paid_at),
-                code=voucher_code(secret, s.voucher_id, s.voucher_paise),
+                issued_at=_when(s.refund_issued_at if refund else s.paid_at),
+                code=voucher_code(secret, voucher_id, paise),
                 duplicate=duplicate,
             ),
             width_dots,
