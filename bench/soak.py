@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.payment import bench_bills, foreign_holders, pay, reserved_ptys, rig_paths
-from sim.demo import start_core
+from sim.demo import start_core, stop_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 
@@ -87,13 +86,7 @@ async def _run(payments: int) -> dict[str, float]:
             await asyncio.sleep(IDLE_S)
             idle = (cpu_s(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
         finally:
-            if proc is not None and proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await stop_core(proc)
             await rig.stop()
     if intruders:
         print(f"# soak: another process had our ptys open: {intruders[:3]}", file=sys.stderr)

@@ -57,6 +57,18 @@ def die_with_parent() -> Callable[[], None] | None:
     return in_child
 
 
+async def stop_core(proc: asyncio.subprocess.Process | None, grace_s: float = 10.0) -> None:
+    """SIGTERM (the core drains and closes its devices), SIGKILL if it does not end in time."""
+    if proc is None or proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), grace_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
 async def start_core(
     site: Path, workdir: Path, env: dict[str, str] | None = None
 ) -> tuple[asyncio.subprocess.Process, str]:
@@ -163,12 +175,7 @@ async def run_demo(workdir: Path, headless: bool) -> int:
         print(f"log: {workdir / 'log' / 'core.log'}")
         return 0 if session["receipt_no"] and len(receipts) >= 2 else 1
     finally:
-        if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
+        await stop_core(proc)
         await rig.stop()
 
 

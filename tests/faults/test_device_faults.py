@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import errno
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 from harness import KioskHarness
 from kill_helpers import PtyReserve, start_core
 
+from sim.demo import stop_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.invariant import check_journal
@@ -200,13 +200,7 @@ async def core_on_small_disk(tmp_path, jfs):
 
 
 async def stop(rig, proc) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    await stop_core(proc)
     await rig.stop()
 
 
