@@ -93,7 +93,7 @@ class BillService:
         if not self.services()["cash_payment"]:
             raise IntentError("service_unavailable")
         provider = args.get("provider", "")
-        if provider not in catalogue.PROVIDERS:
+        if not isinstance(provider, str) or provider not in catalogue.PROVIDERS:
             raise IntentError("bad_request", f"unknown provider {provider!r}")
         live.end()
         sid = new_id("S", self.terminal_id)

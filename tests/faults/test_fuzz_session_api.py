@@ -222,6 +222,8 @@ intent_messages = st.fixed_dictionaries(
 @FUZZ
 @given(intent_messages)
 @example({"type": "intent", "intent": "start", "args": {"service": ["electricity"]}})
+@example({"type": "intent", "intent": "start", "args": {"provider": []}})  # found by CI's fuzz run
+@example({"type": "intent", "intent": "start", "args": {"provider": {"JVVNL": 1}}})
 @example({"type": "intent", "intent": "consumer", "args": {"number": 10**30}})
 @example({"type": "intent", "intent": "scan", "args": {"payload": {"a": 1}}})
 @example({"type": "intent", "intent": "scan", "args": {"payload": "x" * 20_000}})
