@@ -84,4 +84,9 @@ def run_ui(config: dict) -> int:
     # The session link finds the core's token through this (docs/session-api.md).
     os.environ.setdefault(TOKEN_ENV, str(token_file_for(config)))
     configure_kivy(ui_settings(config))
-    return asyncio.run(run_async(config))
+    factory = None
+    if os.environ.get("EMITRA_UI_DRIVE") == "1":  # the demo's Xvfb test taps through stdin
+        from screens.drive import Driver
+
+        factory = Driver
+    return asyncio.run(run_async(config, driver_factory=factory))

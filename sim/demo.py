@@ -5,6 +5,9 @@ them, starts the core as its own process (`emitra-kiosk core --config ...`, as i
 then acts as the citizen through the session API: pays the seeded ₹640 JVVNL bill with a ₹500
 note (accepted), a ₹2000 note (returned: not accepted by default) and a ₹200 note (accepted; the
 ₹60 over becomes a voucher). Prints `transaction:`, `receipt:`, `voucher:` and `journal:` lines.
+
+With a display (`python -m sim demo`) it starts the touch screen as well, and a control prompt
+that puts notes in, scans codes and makes faults (sim/demo_console.py).
 """
 
 from __future__ import annotations
@@ -114,43 +117,48 @@ async def pay_demo_bill(citizen: SessionClient, rig: SimRig) -> dict:
     return done
 
 
-async def run_interactive(workdir: Path) -> int:
-    """With a display: the simulators, the core and the touch screen; notes go in by typing their
-    value (e.g. `500`) here, QR codes by typing `scan <text>`; `quit` ends."""
+async def run_interactive(workdir: Path, ui_drive: bool = False, card: bool = False) -> int:
+    """With a display: the simulators, the core and the touch screen, and a control prompt
+    (sim/demo_console.py) that stays on the terminal while the logs go to files."""
+    from sim.demo_console import HELP, DemoConsole, card_available, ui_config, ui_env
+
+    card = card and card_available()
     rig = SimRig(workdir, paced=True)
     await rig.start()
-    site = rig.write_config(workdir / "site.toml")
-    proc, url = await start_core(site, workdir)
-    ui = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "terminal.cli", "ui", "--config", str(site), cwd=str(workdir),
-        preexec_fn=die_with_parent(),
-    )
-    print(f"core: {url}\nreceipts: {workdir / 'receipts'}\nlog: {workdir / 'log' / 'core.log'}")
-    print("type a note value (10 20 50 100 200 500 2000) to insert it, `scan <text>`, or quit")
-    loop = asyncio.get_running_loop()
+    extra = {"card": {"enabled": True, "reader": "", "insert_timeout_s": 60}} if card else {}
+    site = rig.write_config(workdir / "site.toml", **extra)
+    proc = ui = None
     try:
-        while ui.returncode is None:
-            line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
-            if not line or line == "quit":
-                break
-            if line.startswith("scan "):
-                rig.scanner_sim.scan(line[5:])
-            elif line.isdigit():
-                rig.acceptor_sim.insert_note(int(line))
-            else:
-                print("?")
+        proc, url = await start_core(site, workdir)
+        ui_site = ui_config(rig, workdir, url)
+        ui_log = open(workdir / "ui.stderr.log", "ab")  # noqa: SIM115 - closed below
+        ui = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "terminal.cli", "ui", "--config", str(ui_site),
+            cwd=str(workdir), stdin=asyncio.subprocess.PIPE if ui_drive else None,
+            stdout=None, stderr=ui_log, env=ui_env(ui_drive), preexec_fn=die_with_parent(),
+        )
+        ui_log.close()
+        print(f"core: {url}\nreceipts: {workdir / 'receipts'}\n"
+              f"logs: {workdir / 'log' / 'core.log'}, {workdir / 'ui.stderr.log'}", flush=True)
+        print(HELP, flush=True)
+        await DemoConsole(rig, ui, ui_drive, card).run()
     finally:
-        for child in (ui, proc):
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(child.wait(), 10)
+        if ui is not None and ui.returncode is None:
+            ui.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(ui.wait(), 10)
+            except TimeoutError:
+                ui.kill()
+                await ui.wait()
+        await stop_core(proc)
         await rig.stop()
     return 0
 
 
-async def run_demo(workdir: Path, headless: bool) -> int:
+async def run_demo(workdir: Path, headless: bool, ui_drive: bool = False,
+                   card: bool = False) -> int:
     if not headless:
-        return await run_interactive(workdir)
+        return await run_interactive(workdir, ui_drive=ui_drive, card=card)
     rig = SimRig(workdir, paced=True)
     await rig.start()
     site = rig.write_config(workdir / "site.toml")
@@ -185,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="no screen: act as the citizen through the session API")
     parser.add_argument("--workdir", help="where journal, logs and receipts go "
                         "(default: a new folder under var/demo)")
+    parser.add_argument("--card", action="store_true",
+                        help="with a display: a PC/SC card reader too (`card in` at the prompt; "
+                        "needs pcscd and vsmartcard-vpcd)")
+    parser.add_argument("--ui-drive", action="store_true", help=argparse.SUPPRESS)  # tests
     args = parser.parse_args(argv)
     if args.workdir:
         workdir = Path(args.workdir)
@@ -196,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:
         headless = args.headless or not os.environ.get("DISPLAY")
-        return asyncio.run(run_demo(workdir, headless=headless))
+        return asyncio.run(run_demo(workdir, headless=headless, ui_drive=args.ui_drive,
+                                    card=args.card))
+    except KeyboardInterrupt:
+        return 0
     except (TimeoutError, RuntimeError, OSError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         print(f"logs: {workdir}", file=sys.stderr)

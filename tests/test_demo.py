@@ -34,3 +34,17 @@ def test_headless_demo_pays_the_bill(tmp_path):
     log_text = open(lines["log"], encoding="utf-8").read()
     assert "210412345678" not in log_text
     assert '"event": "credit"' in log_text and '"event": "payment posted"' in log_text
+
+
+def test_site_example_loads_and_names_only_real_keys():
+    """config/site.example.toml is what a real kiosk starts from: the loader (which refuses an
+    unknown key) takes it, and it keeps the fixed session port the screen's config must match."""
+    from pathlib import Path
+
+    from terminal.config import load_config
+
+    example = Path(__file__).resolve().parent.parent / "config" / "site.example.toml"
+    config = load_config(example)
+    assert config["session_api"]["port"] == 8700
+    assert config["central"]["url"].startswith("https://")
+    assert config["ui"]["fullscreen"] is True
