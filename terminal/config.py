@@ -20,7 +20,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml
 # Extra rules beyond "same type as the default": key -> (check, what is allowed).
 CHOICES: dict[str, tuple[str, ...]] = {
     "terminal.language": ("hi", "en"),
-    "central.dialect": ("reference",),
+    "central.dialect": ("reference", "emitra_b2b"),
     "acceptor.protocol": ("ccnet", "essp"),
     "printer.connection": ("serial", "network", "usb"),
     "printer.paper_width_dots": (576, 384),
@@ -197,7 +197,32 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
         raise ConfigError(
             f"{where} = {shown}: must start with http:// or https:// and name a host"
         )
+    if dotted == "central.emitra_url" and value and not _url_ok(value):
+        raise ConfigError(
+            f"{where} = {shown}: must be empty (the same as url) or start with http:// or "
+            "https:// and name a host"
+        )
+    if dotted == "central.emitra_services":
+        from terminal.central.emitra_b2b_setup import SetupError, parse_services
+
+        try:
+            parse_services(value)
+        except SetupError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     return value
+
+
+def _check_dialect(config: Config, sources: str) -> None:
+    """The emitra_b2b dialect's secret files must exist and be private, checked at load so a
+    kiosk never starts half-configured (file permissions are not a per-key check)."""
+    if config["central"]["dialect"] != "emitra_b2b":
+        return
+    from terminal.central.emitra_b2b_setup import SetupError, check_section
+
+    try:
+        check_section(config["central"])
+    except SetupError as exc:
+        raise ConfigError(f"{sources}: {exc}") from None
 
 
 def merge(base: Config, override: dict, source: Path) -> Config:
@@ -231,4 +256,6 @@ def load_config(*site_files: str | Path, overrides: dict | None = None) -> Confi
         config = merge(config, _read_toml(path), path)
     if overrides:
         config = merge(config, overrides, Path("<overrides>"))
+    named = [str(p) for p in site_files] + (["<overrides>"] if overrides else [])
+    _check_dialect(config, ", ".join(named) or str(DEFAULT_PATH))
     return config
