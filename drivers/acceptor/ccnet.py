@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from drivers.acceptor.ccnet_protocol import (
@@ -44,9 +43,8 @@ from drivers.acceptor.ccnet_protocol import (
     enable_bill_types_data,
 )
 from drivers.acceptor.ccnet_status import POWER_UP_STATES, state_name, status_for
+from drivers.acceptor.polling import PollingAcceptor
 from drivers.base import (
-    AcceptorEvent,
-    BanknoteAcceptor,
     DeviceError,
     DeviceState,
     DeviceStatus,
@@ -55,7 +53,6 @@ from drivers.base import (
     NoteRejected,
     NoteReturned,
     NoteStacked,
-    StatusChanged,
 )
 from drivers.serial_port import SerialPort
 
@@ -90,7 +87,7 @@ class NoAnswer(DeviceError):
     """The validator did not answer (as opposed to the port itself failing)."""
 
 
-class CCNETAcceptor(BanknoteAcceptor):
+class CCNETAcceptor(PollingAcceptor):
     """A CashCode (CCNET) bill validator on a serial port, every note stopping in escrow."""
 
     protocol_name = "ccnet"
@@ -113,9 +110,8 @@ class CCNETAcceptor(BanknoteAcceptor):
     ) -> None:
         """confirm_credits: ACK a "stacked" report only after credit_durable() (the core's
         journal has it); else (standalone use, tests of the wire) ACK at once."""
-        self.port_path = port
+        super().__init__(port, poll_interval=poll_interval)
         self.country = country
-        self.poll_interval = poll_interval
         self.reply_timeout = reply_timeout
         self.long_reply_timeout = long_reply_timeout
         self.baudrate = baudrate
@@ -129,23 +125,16 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._opening = False
         self._open_stacked_type: int | None = None
 
-        self._port: SerialPort | None = None
         self._proto = CCNETHost(country)
-        self._status = DeviceStatus(DeviceState.OFFLINE, ("not_opened",))
-        self._queue: asyncio.Queue[AcceptorEvent] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
         self._requests: deque[tuple[Command, bytes, asyncio.Future[Reply | None]]] = deque()
         self._decision_waiters: list[asyncio.Future[None]] = []
-        self._wake = asyncio.Event()
         self._bill_values: dict[int, int] = {}
-        self._identity: dict = {}
         self._enabled_types: frozenset[int] = frozenset()
         self._escrow_note: tuple[str, int] | None = None  # (note_id, paise)
         self._last_io = 0.0
         self._last_hold = 0.0
         self._failures = 0
         self._need_bill_table = False
-        self._closing = False
         self.link_counters = {"timeouts": 0, "naks_sent": 0, "device_naks": 0, "retries": 0,
                               "late_replies_dropped": 0}
         self._reply_may_be_late = False
@@ -153,26 +142,21 @@ class CCNETAcceptor(BanknoteAcceptor):
 
     # ------------------------------------------------------------ contract
 
-    async def open(self) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        await self._release_port()
-        self._closing = False
+    def _make_port(self) -> SerialPort:
+        return SerialPort(self.port_path, self.baudrate, "N", 1, name="CCNET bill validator")
+
+    def _reset_for_open(self) -> None:
         self._proto = CCNETHost(self.country)
         self._escrow_note = None
         self._unacked = None
         self._open_stacked_type = None
         self._failures = 0
         self._reply_may_be_late = False
-        port = SerialPort(self.port_path, self.baudrate, "N", 1, name="CCNET bill validator")
-        await port.open()
-        self._port = port
-        try:
-            await self._initialise(first_poll=True)
-        except BaseException:
-            await self._release_port()
-            raise
-        self._task = asyncio.create_task(self._run(), name=f"ccnet-poll {self.port_path}")
+
+    async def _initialise_at_open(self) -> None:
+        await self._initialise(first_poll=True)
+
+    def _after_open(self) -> None:
         log.info(
             "ccnet open port=%s model=%s denominations=%s",
             self.port_path,
@@ -180,32 +164,14 @@ class CCNETAcceptor(BanknoteAcceptor):
             self.denominations(),
         )
 
-    async def close(self) -> None:
-        self._closing = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._port is not None and self._port.is_open:
-            try:  # best effort: leave the validator disabled
-                await self._exchange(Command.ENABLE_BILL_TYPES, bytes(6), attempts=1, quiet=True)
-            except DeviceError:
-                pass
-        had_port = self._port is not None
-        await self._release_port()
-        self._fail_waiters()
-        if had_port:
-            self._set_status(DeviceStatus(DeviceState.OFFLINE, ("closed",), "closed"))
+    async def _leave_disabled(self) -> None:
+        await self._exchange(Command.ENABLE_BILL_TYPES, bytes(6), attempts=1, quiet=True)
 
-    def status(self) -> DeviceStatus:
-        return self._status
+    def _after_polling(self) -> None:
+        self._fail_waiters()
 
     def denominations(self) -> list[int]:
         return sorted(set(self._bill_values.values()))
-
-    def identity(self) -> dict:
-        return dict(self._identity)
 
     async def enable(self, accept_paise: set[int]) -> None:
         wanted = set(accept_paise)
@@ -236,29 +202,13 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._last_hold = time.monotonic()
         await self._request(Command.HOLD)
 
-    def events(self) -> AsyncIterator[AcceptorEvent]:
-        return self._stream()
-
-    def drain_events(self) -> list[AcceptorEvent]:
-        out: list[AcceptorEvent] = []
-        while not self._queue.empty():
-            out.append(self._queue.get_nowait())
-        return out
-
     def credit_durable(self, note_id: str) -> None:
         pending = self._unacked
         if pending is not None and pending.note_id == note_id:
             pending.durable.set()
             self._wake.set()  # poll now: the repeated report gets its ACK at once
 
-    async def _stream(self) -> AsyncIterator[AcceptorEvent]:
-        while True:
-            yield await self._queue.get()
-
     # ------------------------------------------------------------ host requests
-
-    def _running(self) -> bool:
-        return self._task is not None and not self._task.done() and not self._closing
 
     async def _request(self, command: Command, data: bytes = b"") -> Reply | None:
         if not self._running():
@@ -295,28 +245,9 @@ class CCNETAcceptor(BanknoteAcceptor):
 
     # ------------------------------------------------------------ the poll task
 
-    async def _run(self) -> None:
-        try:
-            while not self._closing:
-                await self._round()
-                try:
-                    async with asyncio.timeout(self._poll_wait()):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-        except asyncio.CancelledError:
-            raise
-        except DeviceError as exc:  # the port itself is gone: the watchdog reopens
-            log.warning("ccnet port lost port=%s error=%s", self.port_path, exc)
-            self._set_status(DeviceStatus(DeviceState.OFFLINE, ("port_lost",), str(exc)))
-            await self._release_port()
-        except Exception as exc:  # a bug must not leave a silent zombie
-            log.exception("ccnet poll task failed")
-            self._set_status(DeviceStatus(DeviceState.OFFLINE, ("driver_error",), repr(exc)))
-            await self._release_port()
-        finally:
-            self._fail_waiters()
+    async def _poll_round(self) -> float:
+        await self._round()
+        return self._poll_wait()
 
     async def _round(self) -> None:
         while self._requests:
@@ -598,15 +529,6 @@ class CCNETAcceptor(BanknoteAcceptor):
 
     # ------------------------------------------------------------ protocol events -> events
 
-    def _emit(self, event: AcceptorEvent) -> None:
-        self._queue.put_nowait(event)
-
-    def _set_status(self, status: DeviceStatus) -> None:
-        if status != self._status:
-            self._status = status
-            log.info("ccnet status state=%s detail=%s", status.state.value, ",".join(status.detail))
-            self._emit(StatusChanged(status))
-
     def _on_protocol_event(self, event: ProtocolEvent) -> None:
         if isinstance(event, StateSeen):
             if event.changed:
@@ -666,13 +588,6 @@ class CCNETAcceptor(BanknoteAcceptor):
         self._escrow_note = (note_id, event.paise)
         log.info("ccnet escrow note_id=%s paise=%d", note_id, event.paise)
         self._emit(NoteInEscrow(note_id, event.paise))
-
-    # ------------------------------------------------------------ port
-
-    async def _release_port(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            await port.close()
 
 
 __all__ = ["CCNETAcceptor", "NoAnswer"]

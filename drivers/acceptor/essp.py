@@ -12,10 +12,8 @@ EE (credit) then yields NoteStacked with the same note_id. return_note() sends R
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 
 from drivers.acceptor import essp_status
 from drivers.acceptor.essp_crypto import EncryptionLayer, KeyExchange, from_u64, u64
@@ -31,16 +29,14 @@ from drivers.acceptor.essp_protocol import (
     parse_events,
     parse_setup,
 )
+from drivers.acceptor.polling import PollingAcceptor
 from drivers.base import (
-    OFFLINE,
     AcceptorEvent,
-    BanknoteAcceptor,
     DeviceError,
     DeviceState,
     DeviceStatus,
     NoteFoundAtPowerUp,
     NoteStacked,
-    StatusChanged,
 )
 from drivers.serial_port import SerialPort
 
@@ -57,8 +53,10 @@ class _KeyLost(Exception):
     """The slave answered "key not set": it was reset and must be renegotiated."""
 
 
-class ESSPAcceptor(BanknoteAcceptor):
+class ESSPAcceptor(PollingAcceptor):
     """An ITL eSSP note validator (NV9, NV10, NV200) on a serial port."""
+
+    protocol_name = "essp"
 
     def __init__(
         self,
@@ -73,29 +71,22 @@ class ESSPAcceptor(BanknoteAcceptor):
         protocol_version: int = 7,
         country: str = "INR",
     ) -> None:
-        self.port_path = port
+        super().__init__(port, poll_interval=poll_interval)
         self.address = address
         self.fixed_key = fixed_key
         self.encryption = encryption
-        self.poll_interval = poll_interval
         self.reply_timeout = reply_timeout
         self.retries = retries
         self.protocol_version = protocol_version
         self.country = country
 
-        self._port: SerialPort | None = None
         self._link = SSPLink(address)
         self._tracker = NoteTracker()
         self._lock = asyncio.Lock()
-        self._events: asyncio.Queue[AcceptorEvent] = asyncio.Queue()
-        self._poll_task: asyncio.Task | None = None
-        self._wake = asyncio.Event()
-        self._status: DeviceStatus = OFFLINE
         self._setup: SetupInfo | None = None
-        self._identity: dict = {}
         self._accept_channels: set[int] = set()  # what the host wants enabled (kept over resyncs)
-        self._closing = False
         self._needs_resync = False
+        self._backoff = poll_interval
         # Counters for logs, tests and the bench.
         self.key_negotiations = 0
         self.resyncs = 0
@@ -110,55 +101,27 @@ class ESSPAcceptor(BanknoteAcceptor):
 
     # ------------------------------------------------------------ contract
 
-    async def open(self) -> None:
-        if self._poll_task is not None and not self._poll_task.done():
-            return
-        self._closing = False
-        await self._release_port()  # a port lost earlier
+    def _make_port(self) -> SerialPort:
+        return SerialPort(self.port_path, 9600, parity="N", stopbits=2, name="essp")
+
+    def _reset_for_open(self) -> None:
         self._needs_resync = False
         self._link = SSPLink(self.address)
-        port = SerialPort(self.port_path, 9600, parity="N", stopbits=2, name="essp")
-        await port.open()
-        self._port = port
+
+    async def _initialise_at_open(self) -> None:
         try:
             async with self._lock:
                 await self._initialise(first=True)
         except (NoReply, CommandFailed, _KeyLost, ValueError) as exc:
-            await self._release_port()
             raise DeviceError(f"essp: {self.port_path}: cannot initialise: {exc}") from exc
-        except DeviceError:
-            await self._release_port()
-            raise
+
+    def _after_open(self) -> None:
         self._set_status(self._tracker.status)
-        self._poll_task = asyncio.create_task(self._poll_loop(), name=f"essp-poll {self.port_path}")
 
-    async def close(self) -> None:
-        self._closing = True
-        task, self._poll_task = self._poll_task, None
-        clean = True
-        if task is not None:
-            self._wake.set()
-            # Let an exchange in progress finish, so the line is left in a known state (a
-            # cancelled exchange would leave the slave's sequence flag unknown).
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 5.0)
-            except TimeoutError:
-                clean = False
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            except Exception:  # the task's own failure was logged by it
-                pass
-        if clean and self._port is not None and self._port.is_open and not self._needs_resync:
-            with contextlib.suppress(Exception):
-                async with self._lock:
-                    await self._command(bytes((Cmd.DISABLE,)))
-        await self._release_port()
-        if self._status.state is not DeviceState.OFFLINE or self._status.detail != ("closed",):
-            self._set_status(DeviceStatus(DeviceState.OFFLINE, ("closed",), "closed"))
-
-    def status(self) -> DeviceStatus:
-        return self._status
+    async def _leave_disabled(self) -> None:
+        if not self._needs_resync:  # a line out of step would only answer garbage
+            async with self._lock:
+                await self._command(bytes((Cmd.DISABLE,)))
 
     def denominations(self) -> list[int]:
         if self._setup is None:
@@ -210,15 +173,6 @@ class ESSPAcceptor(BanknoteAcceptor):
     async def hold(self) -> None:
         self._wake.set()  # the poll task sends HOLD every period while the note is undecided
 
-    async def events(self) -> AsyncIterator[AcceptorEvent]:
-        """Events oldest first. The stream outlives close()/open() (a reconnect), so it does
-        not end on close; cancel the consuming task to stop it."""
-        while True:
-            yield await self._events.get()
-
-    def identity(self) -> dict:
-        return dict(self._identity)
-
     # ------------------------------------------------------------ helpers for tests / bench
 
     @property
@@ -230,11 +184,6 @@ class ESSPAcceptor(BanknoteAcceptor):
         return self._tracker
 
     # ------------------------------------------------------------ line I/O
-
-    async def _release_port(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            await port.close()
 
     async def _exchange(self, data: bytes) -> Reply:
         """Send one command and wait for its reply; resend the identical frame on timeout.
@@ -391,12 +340,6 @@ class ESSPAcceptor(BanknoteAcceptor):
             return None
         return self._counter_base + (self._credits_reported - self._credits_at_base)
 
-    def drain_events(self) -> list[AcceptorEvent]:
-        out: list[AcceptorEvent] = []
-        while not self._events.empty():
-            out.append(self._events.get_nowait())
-        return out
-
     async def _apply_enable(self) -> None:
         mask = 0
         for ch in self._accept_channels:
@@ -411,56 +354,40 @@ class ESSPAcceptor(BanknoteAcceptor):
             isinstance(event, NoteFoundAtPowerUp) and event.where == "stacker"
         ):
             self._credits_reported += 1
-        if isinstance(event, StatusChanged):
-            self._status = event.status
-        self._events.put_nowait(event)
+        super()._emit(event)
 
-    def _set_status(self, status: DeviceStatus) -> None:
-        if status != self._status:
-            self._emit(StatusChanged(status))
-
-    async def _poll_loop(self) -> None:
-        backoff = self.poll_interval
-        while not self._closing:
-            self._wake.clear()
-            try:
-                async with self._lock:
-                    if self._closing:
-                        break
-                    if self._needs_resync:
-                        self.resyncs += 1
-                        await self._initialise(first=False)
-                        self._set_status(self._tracker.status)
-                    await self._poll_once()
-                # Fast while a note is in escrow or on its way to the cashbox: the citizen waits
-                # for its credit; the configured interval while idle.
-                moving = self._tracker.escrow is not None or bool(self._accept_channels)
-                backoff = min(self.poll_interval, 0.05) if moving else self.poll_interval
-            except (NoReply, _KeyLost, CommandFailed, ValueError) as exc:
+    async def _poll_round(self) -> float:
+        """One poll (after a resync when the line fell out of step); the wait before the next:
+        fast while a note is in escrow or notes are enabled (the citizen waits for the credit),
+        the configured interval while idle, backing off while the device does not answer."""
+        try:
+            async with self._lock:
                 if self._closing:
-                    break
-                log.warning("essp: %s; resynchronising", exc)
-                self._needs_resync = True
-                if isinstance(exc, NoReply):
-                    self._set_status(DeviceStatus(DeviceState.OFFLINE, ("no_reply",), str(exc)))
-                    backoff = min(max(backoff * 2, self.poll_interval), 2.0)
-                else:
-                    backoff = self.poll_interval
-            except DeviceError as exc:
-                log.error("essp: port lost: %s", exc)
-                self._set_status(DeviceStatus(DeviceState.OFFLINE, ("port_lost",), str(exc)))
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug must not kill the acceptor silently
-                log.exception("essp: unexpected error in poll loop")
-                self._needs_resync = True
-                backoff = 1.0
+                    return 0.0
+                if self._needs_resync:
+                    self.resyncs += 1
+                    await self._initialise(first=False)
+                    self._set_status(self._tracker.status)
+                await self._poll_once()
+            moving = self._tracker.escrow is not None or bool(self._accept_channels)
+            self._backoff = min(self.poll_interval, 0.05) if moving else self.poll_interval
+        except (NoReply, _KeyLost, CommandFailed, ValueError) as exc:
             if self._closing:
-                break
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(backoff):
-                    await self._wake.wait()
+                return 0.0
+            log.warning("essp: %s; resynchronising", exc)
+            self._needs_resync = True
+            if isinstance(exc, NoReply):
+                self._set_status(DeviceStatus(DeviceState.OFFLINE, ("no_reply",), str(exc)))
+                self._backoff = min(max(self._backoff * 2, self.poll_interval), 2.0)
+            else:
+                self._backoff = self.poll_interval
+        except DeviceError:
+            raise  # the port is gone: the polling base reports it and the watchdog reopens
+        except Exception:  # a bug must not kill the acceptor silently
+            log.exception("essp: unexpected error in poll loop")
+            self._needs_resync = True
+            self._backoff = 1.0
+        return self._backoff
 
     async def _poll_once(self) -> None:
         """One HOLD (note undecided in escrow), REJECT (host said return) or POLL, and what
