@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv python3-dev gcc swig libgl1-mesa-dri libegl1 libmtdev1 \
 	fonts-noto-core fonts-lohit-deva fonts-dejavu-core libfribidi0 libzbar0 pcscd \
-	libpcsclite-dev vsmartcard-vpcd socat xvfb xauth systemd espeak-ng
+	libpcsclite-dev vsmartcard-vpcd socat xvfb xauth systemd espeak-ng prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test soak bench lint deps apt venv install-units clean
