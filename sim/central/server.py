@@ -22,7 +22,7 @@ from aiohttp import web
 
 from sim.devices.card import TEST_AC_KEY
 
-from . import controls, handlers
+from . import b2b_routes, controls, handlers
 from .middleware import check_auth, inject_faults, json_errors, log_requests, sign_replies
 from .state import CARD_LIMIT_PAISE, DEFAULT_TERMINALS, STATE, CentralState
 from .store import CentralStore
@@ -40,6 +40,7 @@ def _build_app(state: CentralState, close_store: bool) -> web.Application:
     )
     app[STATE] = state
     r = app.router
+    b2b_routes.register(app)  # e-Mitra back-to-back (/b2b/) over the same store
     r.add_get("/v1/services", handlers.get_services, allow_head=False)
     r.add_get("/v1/bills", handlers.get_bill, allow_head=False)
     r.add_post("/v1/payments", handlers.post_payment)
