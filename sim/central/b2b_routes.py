@@ -31,7 +31,7 @@ from .b2b_codec import (
 )
 from .b2b_store import B2BStore
 from .state import STATE, CentralState
-from .store import ApiError
+from .store import ApiError, iso_utc
 
 DEFAULT_MERCHANTS = {
     "EMITRA-KIOSK-0001": Merchant(
@@ -150,6 +150,7 @@ def _pay(state: CentralState, b2b: B2BState, m: Merchant, f: dict[str, str]) -> 
     body = {
         "txn_id": rid, "bill_id": bill["bill_id"], "provider": provider,
         "consumer_number": consumer, "amount_paise": amount, "notes": [],
+        "paid_at": iso_utc(state.clock()),  # the dialect carries no payment time: booking time
     }
     try:
         state.store.post_payment(body, m.terminal_id, state.clock())
