@@ -194,11 +194,13 @@ class HealthCollector:
             "Unix time of the last good answer from central (0 = never)",
             central.last_success or 0,
         )
-        yield _gauge(
-            "emitra_clock_skew_seconds",
-            "Central's clock minus this kiosk's, from central's signed Date headers",
-            getattr(central, "skew_s", 0.0),
-        )
+        skew = clock_skew(central)
+        if skew is not None:  # absent rather than a made-up 0 that would hide a wrong clock
+            yield _gauge(
+                "emitra_clock_skew_seconds",
+                "Central's clock minus this kiosk's, from central's signed Date headers",
+                skew,
+            )
 
     def _service(self, h: dict[str, Any]) -> Iterable[Any]:
         screen = GaugeMetricFamily("emitra_screen", "1 for the current screen", labels=["screen"])
@@ -268,6 +270,22 @@ class HealthCollector:
             "Engineer PIN lockouts, from the journal",
             self.lockouts.count(self.core.journal),
         )
+
+
+def clock_skew(central: Any) -> float | None:
+    """The skew the HTTP client measured (terminal/central/client.py). The dialects do not
+    expose it, so look where the reference dialect (`.client`) and the B2B dialect (its
+    `.reference.client`) keep their client."""
+    holders = (
+        central,
+        getattr(central, "client", None),
+        getattr(getattr(central, "reference", None), "client", None),
+    )
+    for holder in holders:
+        skew = getattr(holder, "skew_s", None)
+        if isinstance(skew, (int, float)) and not isinstance(skew, bool):
+            return float(skew)
+    return None
 
 
 def _gauge(name: str, doc: str, value: Any) -> GaugeMetricFamily:
