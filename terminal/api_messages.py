@@ -27,9 +27,22 @@ START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH = (
 )
 LANGUAGE, MORE_TIME, VERIFY, SCAN = "language", "more_time", "verify", "scan"
 MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
+# The citizen services (terminal/status_service.py, certificate_service.py,
+# grievance_service.py); a grievance's fee is then paid with confirm / pay_card like a bill.
+STATUS_START, STATUS_LOOKUP, STATUS_PRINT = "status_start", "status_lookup", "status_print"
+CERTIFICATE_START, CERTIFICATE_LOOKUP, CERTIFICATE_PRINT = (
+    "certificate_start", "certificate_lookup", "certificate_print"
+)
+GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT = (
+    "grievance_start", "grievance_details", "grievance_photo", "grievance_submit"
+)
+SERVICE_INTENTS = (
+    STATUS_START, STATUS_LOOKUP, STATUS_PRINT, CERTIFICATE_START, CERTIFICATE_LOOKUP,
+    CERTIFICATE_PRINT, GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT,
+)
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
-    MAINTENANCE, PAY_CARD, CARD_PIN,
+    MAINTENANCE, PAY_CARD, CARD_PIN, *SERVICE_INTENTS,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
@@ -44,7 +57,7 @@ MAINTENANCE_ACTIONS = (
 # Screens (the session state; IDLE = attract/home, VERIFY = a QR check from the home screen)
 SCREENS = (
     "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",
-    "CANCELLED", "TIMEOUT", "RECOVERY",
+    "CANCELLED", "TIMEOUT", "RECOVERY", "STATUS", "CERTIFICATE", "GRIEVANCE",
 )
 
 # Message keys the core sends in state.message.key, state.lookup.message_key or error results;
@@ -76,6 +89,19 @@ MESSAGE_KEYS = (
     "not_in_maintenance", "wrong_pin", "locked", "bad_engineer_id", "busy", "cannot_acknowledge",
     "card_refused", "card_required", "no_acceptor", "no_printer", "no_such_alarm", "not_found",
     "pin_not_configured", "wrong_engineer",
+)
+
+
+# Message keys of the citizen services (status, certificates, grievances). The core sends them
+# like MESSAGE_KEYS; they join MESSAGE_KEYS once screens/locale carries both languages for them
+# (tests/test_ui_i18n.py checks every MESSAGE_KEYS entry has both).
+SERVICE_MESSAGE_KEYS = (
+    "status_enter_number", "status_number_invalid", "status_found", "status_not_found",
+    "certificate_enter_number", "certificate_number_invalid", "certificate_genuine",
+    "certificate_expired", "certificate_revoked", "certificate_not_genuine",
+    "certificate_not_found", "slip_printed", "slip_print_failed", "grievance_choose",
+    "grievance_department_invalid", "grievance_description_invalid", "grievance_mobile_invalid",
+    "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review",
 )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -33,7 +32,7 @@ from terminal.session import CANCELLABLE, Bill, Session, State
 
 log = logging.getLogger("kiosk")
 
-CONSUMER_NUMBER = re.compile(r"^\d{6,16}$")
+CONSUMER_NUMBER = catalogue.CONSUMER_NUMBER  # the outer bound; each provider's rule is data
 
 
 class BillCentral(CardAuthoriser, Protocol):
@@ -93,9 +92,10 @@ class BillService:
         if not self.services()["cash_payment"]:
             raise IntentError("service_unavailable")
         provider = args.get("provider", "")
-        if not isinstance(provider, str) or provider not in catalogue.PROVIDERS:
+        if not isinstance(provider, str) or catalogue.bill_provider(provider) is None:
             raise IntentError("bad_request", f"unknown provider {provider!r}")
         live.end()
+        live.lookup = None
         sid = new_id("S", self.terminal_id)
         live.session = Session(
             sid, service=catalogue.PROVIDERS[provider]["service"], provider=provider
@@ -109,8 +109,10 @@ class BillService:
     async def consumer(self, args: dict) -> None:
         live = self.live
         s = live.need(State.IDENTIFY, State.BILL)
+        if catalogue.bill_provider(s.provider) is None:
+            raise IntentError("not_now", "this session has no consumer number to look up")
         number = str(args.get("number", "")).strip()
-        if not CONSUMER_NUMBER.match(number):
+        if not catalogue.consumer_number_ok(s.provider, number):
             live.say("consumer_number_invalid")
             raise IntentError("consumer_number_invalid")
         if live.lookup_in_flight:

@@ -20,6 +20,7 @@ from terminal import events as E
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
+from terminal.citizen_services import CitizenServices
 from terminal.completion import Completion, printer_ok
 from terminal.device_board import BoardFields, DeviceBoard
 from terminal.journal import Journal
@@ -132,6 +133,9 @@ class Kiosk(LiveFields, BoardFields):
         }
         self.register(self.bills)
         self.register(self.qr)
+        self.citizen = CitizenServices(self)  # catalogue; status, certificates, grievances
+        for flow in self.citizen.flows:
+            self.register(flow)
 
     def register(self, flow: Flow) -> None:
         """Add a flow's intents (a service: terminal/bill_service.py is the example)."""
@@ -153,6 +157,7 @@ class Kiosk(LiveFields, BoardFields):
             self._spawn(self._acceptor_loop(), "acceptor-events")
         await self.recover()
         self._spawn(self._ticker(), "session-ticker")
+        self._spawn(self.citizen.run(), "catalogue-refresh")
         self.outbox.start()
 
     async def stop(self) -> None:

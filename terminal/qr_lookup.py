@@ -10,7 +10,7 @@ while paying or printing means nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from terminal import catalogue
@@ -54,6 +54,13 @@ class QrLookup:
         self.live = live
         self.bills = bills
         self.voucher_secret = voucher_secret
+        # Other services' QR codes (terminal/service_qr.py kinds -> their flow's handler).
+        self.routes: dict[str, Callable[..., Awaitable[None]]] = {}
+
+    def add_route(self, kind: str, handler: Callable[..., Awaitable[None]]) -> None:
+        """A flow that answers a kind of QR of ours: "application" (number) or "certificate"
+        (number, code), scanned on the home screen."""
+        self.routes[kind] = handler
 
     def intents(self) -> Mapping[str, Handler]:
         return {"verify": self.verify, "scan": self.scan}
@@ -77,7 +84,17 @@ class QrLookup:
     async def on_scan(self, payload: str) -> None:
         """What a scanned QR means depends on where the citizen is."""
         from terminal.qr import parse_citizen_qr
+        from terminal.service_qr import parse_service_qr
 
+        service = parse_service_qr(payload)
+        if service is not None and service[0] in self.routes:
+            if self.live.in_progress():
+                return  # in a payment: a scan now means nothing
+            kind, fields = service
+            log_event(log, "qr scanned", kind=kind)
+            self.live.lookup = None
+            await self.routes[kind](*fields)
+            return
         result = parse_citizen_qr(
             payload, voucher_secret=self.voucher_secret, voucher_amount=self.voucher_amount
         )
@@ -87,7 +104,9 @@ class QrLookup:
         s = live.session
         bill_found = result.kind == "bill" and result.message_key == "qr_bill_found"
         if s is not None and s.state in (State.IDENTIFY, State.BILL):
-            if bill_found:
+            if bill_found and catalogue.bill_provider(s.provider) is None:
+                live.say("not_now")  # a grievance's form: a bill QR means nothing here
+            elif bill_found:
                 provider = result.fields["provider"]
                 s.provider = provider
                 s.service = catalogue.PROVIDERS[provider]["service"]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceStatus
 from terminal import catalogue
+from terminal.catalogue_cache import home_view
 from terminal.device_board import USABLE, services  # noqa: F401 - the rule lives on the board
 from terminal.live_session import LiveSession
 from terminal.logs import mask_digits, mask_name
@@ -81,6 +82,20 @@ def session_view(
     }
 
 
+# A look-up service's screen (terminal/service_lookup.py); a QR check is VERIFY.
+LOOKUP_SCREENS = {"status": "STATUS", "certificate": "CERTIFICATE"}
+
+
+def screen_of(s: Session | None, lookup: dict[str, Any] | None) -> str:
+    if s is not None:
+        if s.state == State.IDENTIFY and lookup and lookup.get("service") == "grievance":
+            return "GRIEVANCE"
+        return s.state.value
+    if lookup:
+        return LOOKUP_SCREENS.get(str(lookup.get("service")), "VERIFY")
+    return State.IDLE.value
+
+
 def snapshot(
     *,
     seq: int,
@@ -94,10 +109,13 @@ def snapshot(
     accepted_now_paise: set[int],
 ) -> dict[str, Any]:
     s = live.session
+    lookup = live.lookup
+    if lookup is not None and lookup.get("service") == "grievance" and s is None:
+        lookup = None  # a grievance's form lives only as long as its session
     state: dict[str, Any] = {
         "seq": seq,
-        "screen": s.state.value if s else ("VERIFY" if live.lookup else State.IDLE.value),
-        "lookup": live.lookup,
+        "screen": screen_of(s, lookup),
+        "lookup": lookup,
         "presence": live.presence,
         "maintenance": maintenance,
         "language": language,
@@ -107,6 +125,7 @@ def snapshot(
             "helpline": terminal["helpline"],
         },
         "catalogue": catalogue.catalogue(),
+        "home": home_view(services_now),
         "services": services_now,
         "devices": {k: v.to_dict() for k, v in device_status.items()},
         "busy": live.busy,

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import seed
+from . import catalogue_seed, seed
 from .state import MAX_PAISE, STATE, TERMINAL_ID, CentralState, bad_request, json_object
 from .store import ApiError
 
@@ -76,7 +76,7 @@ async def get_bill(request: web.Request) -> web.Response:
         raise bad_request("query parameters 'provider' and 'consumer' are required")
     if not _DIGITS.fullmatch(consumer):
         raise bad_request("'consumer' must be 1 to 20 digits")
-    if seed.provider_service(provider) is None:
+    if seed.provider_service(provider) is None and catalogue_seed.provider(provider) is None:
         raise ApiError(404, "bill_not_found", f"unknown provider {provider!r}")
     bill = request.app[STATE].store.find_bill(provider, consumer)
     if bill is None:

@@ -22,6 +22,15 @@ RECEIPT_NO = re.compile(r"RCPT-[0-9]{6,}")  # openapi PaymentReply
 VERIFICATION = re.compile(r"[0-9a-f]{16}")
 VOUCHER_STATUS = ("active", "redeemed")
 BILL_TEXT = ("service", "consumer_name", "period", "due_date")  # shown; "" when central omits
+APPLICATION_TEXT = ("service", "stage", "stage_date", "office", "status", "next_step_en",
+                    "next_step_hi")
+APPLICATION_STATUS = ("in_progress", "awaiting_citizen", "approved", "rejected")
+CERTIFICATE_TEXT = ("type", "holder_name", "issued_on", "issued_by", "status")
+CERTIFICATE_TYPES = ("caste", "domicile", "income", "birth", "death", "marriage")
+CERTIFICATE_STATUS = ("valid", "expired", "revoked")
+GRIEVANCE_NO = re.compile(r"[0-9]{13}")
+MAX_DETAILS = 12
+MAX_SHOWN = 120  # characters of any text central sends to be shown or printed
 
 
 def _bad(what: str) -> CentralError:
@@ -33,6 +42,14 @@ def _need(payload: dict[str, Any], *keys: str) -> None:
     missing = [k for k in keys if k not in payload]
     if missing:
         raise CentralError(f"central reply lacks {', '.join(missing)}", retryable=True)
+
+
+def _short_text(payload: dict[str, Any], key: str) -> str:
+    """A field shown to the citizen or printed: printable text of bounded length."""
+    value = payload.get(key)
+    if not isinstance(value, str) or len(value) > MAX_SHOWN or not value.isprintable():
+        raise _bad(f"a {key} that is not short printable text")
+    return value
 
 
 def _is_paise(value: Any, minimum: int = 0) -> bool:
@@ -179,6 +196,70 @@ class ReferenceDialect:
         ):
             raise CentralError("central approved without a valid auth code", retryable=True)
         return payload
+
+    # ------------------------------------------------------------ the citizen services
+
+    async def catalogue(self) -> dict[str, Any]:
+        """The raw catalogue: terminal/catalogue.py validates every field before any use."""
+        _, payload = await self.client.request("GET", "/v1/catalogue")
+        return payload
+
+    async def application_status(self, application_no: str) -> dict[str, Any]:
+        """An application's stage, date, office and next step, checked; CentralError
+        code not_found for an unknown number."""
+        _, payload = await self.client.request("GET", f"/v1/applications/{application_no}")
+        _need(payload, "application_no", *APPLICATION_TEXT)
+        if payload["application_no"] != application_no:
+            raise _bad("the status of another application than the one asked for")
+        out = {"application_no": application_no}
+        for key in APPLICATION_TEXT:
+            out[key] = _short_text(payload, key)
+        if out["status"] not in APPLICATION_STATUS:
+            raise _bad("an application status that is not one of " + ", ".join(
+                APPLICATION_STATUS))
+        return out
+
+    async def certificate(self, number: str, code: str | None = None) -> dict[str, Any]:
+        """A certificate's verdict: {"result": "not_genuine"} for a QR whose code central
+        refuses; else "genuine" with its type, holder, dates, issuer, status, details and the
+        verification code for a new QR. CentralError code not_found for an unknown number."""
+        query = {"code": code} if code is not None else None
+        _, payload = await self.client.request("GET", f"/v1/certificates/{number}", query=query)
+        _need(payload, "certificate_no", "result")
+        if payload["certificate_no"] != number:
+            raise _bad("another certificate than the one asked for")
+        if payload["result"] == "not_genuine":
+            return {"certificate_no": number, "result": "not_genuine"}
+        if payload["result"] != "genuine":
+            raise _bad("a certificate verdict that is not genuine or not_genuine")
+        _need(payload, *CERTIFICATE_TEXT, "details", "verification")
+        out: dict[str, Any] = {"certificate_no": number, "result": "genuine"}
+        for key in CERTIFICATE_TEXT:
+            out[key] = _short_text(payload, key)
+        if out["type"] not in CERTIFICATE_TYPES or out["status"] not in CERTIFICATE_STATUS:
+            raise _bad("a certificate of an unknown type or status")
+        verification = payload["verification"]
+        if not (isinstance(verification, str) and VERIFICATION.fullmatch(verification)):
+            raise _bad("a certificate without a valid verification code")
+        out["verification"] = verification
+        details = payload["details"]
+        if not isinstance(details, dict) or len(details) > MAX_DETAILS:
+            raise _bad("certificate details that are not a small object")
+        out["details"] = {str(k)[:40]: _short_text(details, k) for k in list(details)}
+        return out
+
+    async def register_grievance(self, request: dict[str, Any]) -> tuple[str, Bill]:
+        """Register a grievance (idempotent on request["request_id"]); returns its number and
+        the fee bill, checked like any bill (paid through the bill money path)."""
+        _, payload = await self.client.request("POST", "/v1/grievances", body=request)
+        _need(payload, "grievance_no", "bill")
+        number = payload["grievance_no"]
+        if not (isinstance(number, str) and GRIEVANCE_NO.fullmatch(number)):
+            raise _bad("a grievance without a valid number")
+        bill = payload["bill"]
+        if not isinstance(bill, dict):
+            raise _bad("a grievance without its fee bill")
+        return number, _check_bill(bill, str(bill.get("provider")), number)
 
     async def close(self) -> None:
         await self.client.close()

@@ -1,0 +1,81 @@
+"""The citizen services beyond bills, built for the kiosk in one place so that Kiosk only
+registers them (terminal/kiosk.py): the catalogue cache (terminal/catalogue_cache.py), application
+status, certificates and grievances, plus the QR routes that lead into them from
+terminal/qr_lookup.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+
+from terminal.catalogue_cache import CatalogueCache, cache_path
+from terminal.certificate_service import CertificateService
+from terminal.grievance_service import GrievanceService
+from terminal.live_session import Flow, LiveSession, SetDevice
+from terminal.status_service import StatusService
+
+log = logging.getLogger("kiosk")
+
+
+class QrRoutes(Protocol):
+    def add_route(self, kind: str, handler: Callable[..., Any]) -> None: ...
+
+
+class KioskParts(Protocol):
+    """What the builder reads of terminal/kiosk.Kiosk (some are set by the core later, so
+    they are read when used, not now)."""
+
+    config: dict
+    central: Any
+    live: LiveSession
+    printer: Any
+    camera: Any
+    maintenance: Any
+    qr: QrRoutes
+
+    def services(self) -> dict[str, Any]: ...
+
+    def changed(self) -> None: ...
+
+    def add_listener(self, listener: Callable[[dict], None]) -> None: ...
+
+
+def _set_device(kiosk: Any) -> SetDevice:
+    return cast(SetDevice, kiosk.board.set)
+
+
+class CitizenServices:
+    def __init__(self, kiosk: KioskParts) -> None:
+        self.kiosk = kiosk
+        config = kiosk.config
+        self.catalogue = CatalogueCache(cache_path(config), self._fetch, self._alarm,
+                                        changed=kiosk.changed)
+        common = dict(printer=lambda: kiosk.printer, terminal=config["terminal"],
+                      set_device=_set_device(kiosk),
+                      lookup_allowed=lambda: bool(kiosk.services().get("lookup")))
+        self.status = StatusService(kiosk.central, kiosk.live, **common)
+        self.certificates = CertificateService(kiosk.central, kiosk.live, **common)
+        self.grievances = GrievanceService(
+            kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
+            camera=lambda: kiosk.camera, printer=lambda: kiosk.printer)
+        kiosk.add_listener(self.grievances.on_state)
+        kiosk.qr.add_route("application", self.status.from_qr)
+        kiosk.qr.add_route("certificate", self.certificates.from_qr)
+        self.flows: tuple[Flow, ...] = (self.status, self.certificates, self.grievances)
+
+    async def _fetch(self) -> Any:
+        return await self.kiosk.central.catalogue()
+
+    def _alarm(self, code: str, message: str) -> bool:
+        m = self.kiosk.maintenance
+        if m is None:
+            return False  # the core sets maintenance after the kiosk: raised at the next try
+        m.raise_alarm(code, message)
+        self.kiosk.changed()
+        return True
+
+    async def run(self) -> None:
+        """The kiosk's background work for these services: the catalogue refresh."""
+        await self.catalogue.run()
