@@ -35,7 +35,7 @@ from terminal.session import Bill, Session, State
 log = logging.getLogger("kiosk")
 
 MOBILE = re.compile(r"[6-9][0-9]{9}")
-MAX_DESCRIPTION = 500
+MAX_DESCRIPTION = 250  # the session guard passes no argument over 256 characters
 MAX_PHOTO_BYTES = 100_000
 PHOTO_SIZE = (320, 240)
 
