@@ -249,3 +249,20 @@ async def test_a_clock_far_from_centrals_is_refused_and_retryable(central, diale
     with pytest.raises(CentralError) as failed:
         await dialect.post_payment(intent("T-CLOCK"))
     assert failed.value.retryable and central.payments() == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [({"Content-Type": "multipart/form-data"}, b"x", 400),
+     ({"Content-Type": "application/json"}, b'{"MERCHANTCODE": "EMITRA-KIOSK-0001"}', 400),
+     ({"Content-Type": "application/x-www-form-urlencoded"}, b"MERCHANTCODE=\xff", 400),
+     ({"Content-Type": "application/x-www-form-urlencoded"}, b"MERCHANTCODE=NOBODY", 401),
+     ({"Content-Type": "application/x-www-form-urlencoded"},
+      b"MERCHANTCODE=EMITRA-KIOSK-0001&ENCDATA=QUJD", 401)],
+)
+async def test_central_refuses_what_is_not_a_sealed_form_without_a_server_error(
+        central, headers, body, status):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(central.url + "/b2b/payment", data=body, headers=headers) as reply:
+            assert reply.status == status
+    assert central.payments() == []

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -30,7 +31,7 @@ from .b2b_codec import (
     unseal,
 )
 from .b2b_store import B2BStore
-from .state import STATE, CentralState
+from .state import STATE, CentralState, error_response
 from .store import ApiError, iso_utc
 
 DEFAULT_MERCHANTS = {
@@ -187,6 +188,17 @@ def _cancel(state: CentralState, b2b: B2BState, m: Merchant, f: dict[str, str]) 
     return {**_record(row), "CANCELSTATUSCODE": "200", "MSG": "cancelled"}
 
 
+async def _form(request: web.Request) -> dict[str, str] | None:
+    """MERCHANTCODE and ENCDATA of a url-encoded body; None for any other body."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        pairs = parse_qsl((await request.read()).decode("ascii"), max_num_fields=8)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return dict(pairs)
+
+
 Call = Callable[[CentralState, B2BState, Merchant, dict[str, str]], dict[str, str]]
 
 
@@ -203,12 +215,14 @@ async def _answer(request: web.Request, call: Call, status_key: str, ref_key: st
         return web.Response(status=200, text="RECEIPTNO=RCPT-\x00<html>")
     if mode == "slow":
         await asyncio.sleep(state.slow_seconds)
-    form = await request.post()
-    m = b2b.merchants.get(str(form.get("MERCHANTCODE", "")))
+    form = await _form(request)
+    if form is None:
+        return error_response(400, "bad_request", "body must be a url-encoded form")
+    m = b2b.merchants.get(form.get("MERCHANTCODE", ""))
     if m is None:
         return web.Response(status=401, text="unknown MERCHANTCODE")
     try:
-        f = unseal(m.key, str(form.get("ENCDATA", "")))
+        f = unseal(m.key, form.get("ENCDATA", ""))
     except SealError as exc:
         return web.Response(status=401, text=f"ENCDATA {exc}")
     ref = f.get("REQUESTID") or f.get(ref_key, "")
