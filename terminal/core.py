@@ -114,11 +114,11 @@ class Core:
             await device.open()
         except DeviceError as exc:
             log_event(log, "device not available", logging.ERROR, device=name, error=str(exc))
-            self.kiosk.device_status[name] = DeviceStatus(
-                DeviceState.OFFLINE, ("open_failed",), str(exc)
+            self.kiosk.board.seed(
+                name, DeviceStatus(DeviceState.OFFLINE, ("open_failed",), str(exc))
             )
             return False
-        self.kiosk.device_status[name] = device.status()
+        self.kiosk.board.seed(name, device.status())
         log_event(log, "device open", device=name, **device.status().to_dict())
         return True
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from drivers.base import DeviceState, DeviceStatus
 from terminal.logs import log_event
-from terminal.service_mode import CONTROL_ROOM, ServiceMode
+from terminal.service_mode import CONTROL_ROOM, DEVICE, ServiceMode
 
 log = logging.getLogger("kiosk")
 
@@ -104,9 +104,19 @@ class DeviceBoard:
         return services(
             self.status,
             storage_problem=self._storage_problem(),
-            out_of_service_command=self.service_mode.out_of_service,
+            out_of_service_command=self.service_mode.commanded,
             card_reader=self._card_reader(),
         )
+
+    def devices_block_payments(self) -> bool:
+        """No payment can be taken because of the devices alone: no usable printer, or neither
+        notes nor cards can be taken."""
+        usable = services(self.status, storage_problem=None, out_of_service_command=False,
+                          card_reader=self._card_reader())
+        return not usable["cash_payment"] and not usable["card_payment"]
+
+    def _update_device_reason(self) -> None:
+        self.service_mode.set(DEVICE, self.devices_block_payments())
 
     # ---------------------------------------------------------------- writing
 
@@ -117,6 +127,7 @@ class DeviceBoard:
             return False
         self.status[name] = status
         log_event(log, "device status", device=name, **status.to_dict())
+        self._update_device_reason()
         for listener in list(self._listeners):
             try:
                 listener(name, previous, status)
@@ -127,6 +138,7 @@ class DeviceBoard:
     def seed(self, name: str, status: DeviceStatus) -> None:
         """The status read when a device is opened: recorded without a change event."""
         self.status[name] = status
+        self._update_device_reason()
 
     def subscribe(self, listener: DeviceListener) -> None:
         self._listeners.append(listener)
@@ -149,8 +161,9 @@ class BoardFields:
 
     @property
     def out_of_service_command(self) -> bool:
-        """Out of service for any reason (service_mode.reasons says which)."""
-        return self.service_mode.out_of_service
+        """Out of service by command: the control room or an engineer (service_mode.reasons
+        has every reason, the devices' too)."""
+        return self.service_mode.commanded
 
     @out_of_service_command.setter
     def out_of_service_command(self, value: bool) -> None:

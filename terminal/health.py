@@ -118,7 +118,7 @@ def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
         "uptime_s": round(time.monotonic() - getattr(core, "started_monotonic", PROCESS_STARTED)),
         "screen": snapshot["screen"],
         "session_in_progress": kiosk.session is not None,
-        "out_of_service_command": kiosk.service_mode.out_of_service,
+        "out_of_service_command": kiosk.service_mode.commanded,
         "out_of_service_reasons": list(kiosk.service_mode.reasons),
         "services": board.services(),
         "devices": devices,

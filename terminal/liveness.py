@@ -68,18 +68,19 @@ def watchdog_interval(environ: dict[str, str] | None = None) -> float:
 
 
 def status_line(core: Any) -> str:
-    """One line for STATUS=: screen, devices, outbox, service."""
+    """One line for STATUS=: service mode and its reasons, screen, devices."""
     kiosk = core.kiosk
     s = kiosk.session
     screen = s.state.value if s is not None else "IDLE"
     devices = ", ".join(
         f"{name} {st.state.value}{'/' + '+'.join(st.detail) if st.detail else ''}"
-        for name, st in sorted(kiosk.device_status.items())
+        for name, st in kiosk.board.items()
     )
-    services = kiosk.services()
-    mode = "in service" if services.get("cash_payment") else "cash payment closed"
-    if kiosk.out_of_service_command:
-        mode = "out of service (control room)"
+    reasons = kiosk.service_mode.reasons
+    if reasons:
+        mode = f"out of service ({', '.join(reasons)})"
+    else:
+        mode = "in service" if kiosk.board.services()["cash_payment"] else "cash payment closed"
     return f"{mode}; screen {screen}; {devices}"
 
 

@@ -229,6 +229,14 @@ class HealthCollector:
         for reason in services["reasons"]:
             reasons.add_metric([reason], 1.0)
         yield reasons
+        modes = GaugeMetricFamily(
+            "emitra_out_of_service_reason",
+            "1 for each reason the kiosk is out of service (control_room, maintenance, device)",
+            labels=["reason"],
+        )
+        for reason in h["out_of_service_reasons"]:
+            modes.add_metric([reason], 1.0)
+        yield modes
 
     def _host(self, h: dict[str, Any]) -> Iterable[Any]:
         disk = h["disk"]

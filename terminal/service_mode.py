@@ -7,7 +7,9 @@ out of service:
     control_room  the control room's out_of_service / in_service commands
                   (terminal/control_room.py)
     maintenance   an engineer is logged in (terminal/maintenance.py)
-    device        kept out of service because of a device (not set by any module yet)
+    device        no payment can be taken because of a device (no usable printer, or neither
+                  the acceptor nor the card reader usable); set and cleared by the device board
+                  (terminal/device_board.py) on every status change
 
 The kiosk is out of service while any reason is set. Subscribers are told
 (reason, now_set) each time a reason is set or cleared.
@@ -38,6 +40,12 @@ class ServiceMode:
     @property
     def out_of_service(self) -> bool:
         return bool(self._reasons)
+
+    @property
+    def commanded(self) -> bool:
+        """Out of service because someone said so (control room, engineer), not because of a
+        device: closes every service, the QR check too."""
+        return CONTROL_ROOM in self._reasons or MAINTENANCE in self._reasons
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from terminal.api_messages import PATH, result, token_file_for
+from terminal.api_messages import MSG_SNAPSHOT, MSG_STATE, PATH, result, token_file_for
 from terminal.engineer_auth import login_source
 from terminal.kiosk import IntentError, Kiosk
 from terminal.session_guard import BadMessage, RateLimitedLog, parse_intent
@@ -53,7 +53,7 @@ class Outbox:
         if self._state is not None:
             self._state["state"] = snapshot
             return
-        self._state = {"type": "state", "state": snapshot}
+        self._state = {"type": MSG_STATE, "state": snapshot}
         self.items.append(self._state)
         self._wake.set()
 
@@ -150,7 +150,7 @@ class SessionAPI:
         login_source.set(conn)  # this handler's task; the intents it starts inherit it
         self._sockets.add(ws)
         outbox = Outbox(self.settings["send_queue_max"])
-        outbox.put_result({"type": "snapshot", "state": self.kiosk.snapshot()})
+        outbox.put_result({"type": MSG_SNAPSHOT, "state": self.kiosk.snapshot()})
         self.kiosk.add_listener(outbox.put_state)
         sender = asyncio.create_task(self._send_loop(request, ws, outbox))
         try:

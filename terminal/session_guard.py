@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from terminal.api_messages import INTENTS
+from terminal.api_messages import INTENTS, MSG_INTENT
 from terminal.logs import log_event
 
 MAX_DEPTH = 4  # message -> args -> one nested object/list -> scalars
@@ -91,7 +91,7 @@ def parse_intent(text: str) -> tuple[Any, str, dict[str, Any]]:
         msg = json.loads(text)
     except (ValueError, RecursionError):
         raise BadMessage("bad_request", "not JSON") from None
-    if not isinstance(msg, dict) or msg.get("type") != "intent":
+    if not isinstance(msg, dict) or msg.get("type") != MSG_INTENT:
         raise BadMessage("bad_request", "not an intent message")
     request_id = msg.get("id")
     if not isinstance(request_id, Scalar) or len(str(request_id)) > MAX_ID:

@@ -6,7 +6,7 @@ import pytest
 
 from drivers.base import DeviceState, DeviceStatus
 from terminal.device_board import UNKNOWN_STATUS, DeviceBoard
-from terminal.service_mode import CONTROL_ROOM, MAINTENANCE, ServiceMode
+from terminal.service_mode import CONTROL_ROOM, DEVICE, MAINTENANCE, ServiceMode
 
 ONLINE = DeviceStatus(DeviceState.ONLINE)
 PAPER_OUT = DeviceStatus(DeviceState.USER_ERROR, ("paper_out",))
@@ -84,3 +84,27 @@ def test_out_of_service_has_reasons_each_owned_by_its_setter():
                       (CONTROL_ROOM, False)]
     with pytest.raises(ValueError):
         mode.take_out("whim")
+
+
+def test_the_board_takes_the_kiosk_out_of_service_for_devices_and_back():
+    """The `device` reason follows the devices: set while no payment can be taken (no printer,
+    or neither notes nor cards), cleared when one can; it closes nothing by command."""
+    mode = ServiceMode()
+    board = DeviceBoard(service_mode=mode, card_reader=lambda: True,
+                        devices=("acceptor", "printer", "card"))
+    board.seed("acceptor", ONLINE)
+    assert mode.reasons == (DEVICE,)  # the printer not known yet: nothing can be taken
+    board.seed("printer", ONLINE)
+    assert mode.reasons == ()
+    board.set("acceptor", DeviceStatus(DeviceState.OFFLINE, ("no_reply",)))
+    assert mode.reasons == (DEVICE,)  # no card reader either
+    board.set("card", ONLINE)
+    assert mode.reasons == ()  # cards can still be taken
+    board.set("printer", PAPER_OUT)
+    assert mode.reasons == (DEVICE,) and not mode.commanded
+    s = board.services()
+    assert s["lookup"] is True and s["out_of_service"] is False  # the QR check still works
+    assert "out_of_service_by_control_room" not in s["reasons"]
+    mode.take_out(CONTROL_ROOM)
+    board.set("printer", ONLINE)
+    assert mode.reasons == (CONTROL_ROOM,)  # the device reason cleared, the command holds

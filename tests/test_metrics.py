@@ -37,6 +37,11 @@ async def test_device_faults_counted_from_the_boards_changes(tmp_path):
         board.set("printer", offline)  # a fault that came and went between scrapes counts too
         assert value("emitra_device_faults_total", device="printer") == 2
         assert value("emitra_device_faults_total", device="acceptor") == 0
+        # No printer: no payment at all, so the board takes the kiosk out of service.
+        assert value("emitra_out_of_service_reason", reason="device") == 1
+        assert value("emitra_out_of_service") == 0  # by command: nobody said so
+        board.set("printer", DeviceStatus(DeviceState.ONLINE))
+        assert value("emitra_out_of_service_reason", reason="device") is None
 
 
 async def test_pin_lockouts_counted_from_the_journal(tmp_path):

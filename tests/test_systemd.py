@@ -271,3 +271,18 @@ async def test_core_sends_ready_and_status_with_a_summary(tmp_path, notify_socke
     assert notify_socket.pings()
     status = notify_socket.lines("STATUS=")[-1]
     assert "screen IDLE" in status and "acceptor online" in status and "\n" not in status
+
+
+async def test_status_line_names_every_out_of_service_reason(tmp_path):
+    from drivers.base import DeviceState, DeviceStatus
+    from terminal.liveness import status_line
+    from terminal.service_mode import CONTROL_ROOM
+
+    async with KioskHarness(tmp_path) as h:
+        kiosk = h.core.kiosk
+        assert status_line(h.core).startswith("in service; screen IDLE")
+        kiosk.board.set("printer", DeviceStatus(DeviceState.USER_ERROR, ("paper_out",)))
+        kiosk.service_mode.take_out(CONTROL_ROOM)
+        line = status_line(h.core)
+        assert line.startswith("out of service (control_room, device)"), line
+        assert "printer user_error/paper_out" in line
