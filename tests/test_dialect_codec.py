@@ -181,3 +181,15 @@ def test_the_service_table_maps_providers_to_ids():
     table = parse_services(["JVVNL:2001:1:0801", "PHED:3001:2:0215"])
     assert table["PHED"].service_id == "3001" and table["PHED"].sub_service_id == "2"
     assert table["JVVNL"].revenue_head == "0801"
+
+
+def test_the_default_service_table_is_the_reference_centrals_and_covers_its_providers():
+    from sim.central import seed
+    from sim.central.b2b_routes import SERVICES
+
+    table = parse_services(load_config()["central"]["emitra_services"])
+    kiosk_side = {p: (i.service_id, i.sub_service_id, i.revenue_head) for p, i in table.items()}
+    central_side = {p: (sid, sub, head) for (sid, sub), (p, head) in SERVICES.items()}
+    assert kiosk_side == central_side
+    billed = {p["code"] for entry in seed.CATALOGUE for p in entry["providers"]}
+    assert billed <= set(table)

@@ -50,6 +50,8 @@ SERVICES = {
     ("2003", "1"): ("JdVVNL", "0803"),
     ("3001", "1"): ("PHED", "0215"),
     ("4001", "1"): ("BSNL", "0901"),
+    ("5001", "1"): ("RSGL", "1001"),
+    ("6001", "1"): ("SAMPARK", "0070"),  # the grievance fee (catalogue_seed.GRIEVANCE_PROVIDER)
 }
 PROVIDER_IDS = {provider: ids for ids, (provider, _) in SERVICES.items()}
 WINDOW_S = 300
