@@ -6,14 +6,16 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv python3-dev gcc swig libgl1-mesa-dri libegl1 libmtdev1 \
 	fonts-noto-core fonts-lohit-deva fonts-dejavu-core libfribidi0 libzbar0 pcscd \
 	libpcsclite-dev vsmartcard-vpcd socat xvfb xauth systemd espeak-ng prometheus
+# What `make deb` and tests/test_deb.py need (build, check, install the Debian package).
+DEB_PACKAGES := debhelper dpkg-dev lintian python3-venv python3-dev libpcsclite-dev acl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test soak bench lint deps apt venv install-units clean
+.PHONY: run test soak bench lint deps apt venv deb lock install-units clean
 
 deps: apt venv
 
 apt:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@missing=""; for p in $(APT_PACKAGES) $(DEB_PACKAGES); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -58,9 +60,22 @@ bench: deps
 lint: deps
 	$(VENV)/bin/ruff check .
 
-# On a real kiosk (Raspberry Pi OS / Debian): user, folders, venv in /opt, units, udev rules.
+# emitra-kiosk_<version>_all.deb here (debian/make-deb builds a copy of the tree in build/deb).
+# The wheels in it are for this machine's platform and Python: build on the kiosks' kind.
+deb: apt
+	@deb="$$(debian/make-deb build/deb)" && mv "$$deb" . && echo "built $$(basename $$deb)"
+
+# requirements.lock from setup.cfg's install_requires, every file pinned by its sha256.
+lock: venv
+	$(PY) -m pip install -q pip-tools
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock.new setup.cfg
+	{ sed -n '1,3p' requirements.lock; grep -v '^#' requirements.lock.new | sed '1{/^$$/d}'; } \
+		>requirements.lock && rm requirements.lock.new
+
+# On a real kiosk (Raspberry Pi OS / Debian): build the .deb, install it, boot to the kiosk.
 install-units:
 	$(SUDO) systemd/install.sh
 
 clean:
-	rm -rf var build *.egg-info .pytest_cache
+	rm -rf var build *.egg-info .pytest_cache emitra-kiosk_*.deb
