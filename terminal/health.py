@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.base import DeviceState
+from terminal.core_view import CoreView
 from terminal.logs import mask_text
 from terminal.maintenance import iso_to_epoch, maintenance_for
 
@@ -50,7 +51,7 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _outbox(core: Any, now: float) -> dict[str, Any]:
+def _outbox(core: CoreView, now: float) -> dict[str, Any]:
     outbox = core.kiosk.outbox
     pending = outbox.pending()
     paid_at = [s.paid_at for s in pending if s.paid_at]
@@ -68,7 +69,7 @@ def _outbox(core: Any, now: float) -> dict[str, Any]:
     }
 
 
-def _disk(core: Any) -> dict[str, Any]:
+def _disk(core: CoreView) -> dict[str, Any]:
     path = Path(core.journal.path).resolve().parent
     try:
         usage = shutil.disk_usage(path)
@@ -89,7 +90,7 @@ def _open_faults(devices: dict[str, Any], paper: str, outbox: dict[str, Any]) ->
     return faults
 
 
-def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
+def build_health(core: CoreView, now: float | None = None) -> dict[str, Any]:
     """The heartbeat: what the control room needs to see, and nothing personal."""
     now = time.time() if now is None else now
     kiosk = core.kiosk
@@ -143,7 +144,7 @@ def build_health(core: Any, now: float | None = None) -> dict[str, Any]:
     }
 
 
-def device_summary(core: Any) -> tuple:
+def device_summary(core: CoreView) -> tuple:
     """What makes the pusher push at once when it changes."""
     kiosk = core.kiosk
     m = maintenance_for(core)

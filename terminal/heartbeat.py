@@ -25,6 +25,7 @@ from typing import Any
 
 from terminal.central import CentralError
 from terminal.control_room import COMMANDS, ControlRoom  # noqa: F401 - re-exported
+from terminal.core_view import CoreView
 from terminal.health import (  # noqa: F401 - re-exported
     PAPER_STATES,
     PROCESS_STARTED,
@@ -62,7 +63,7 @@ class HeartbeatPusher:
 
     def __init__(
         self,
-        core: Any,
+        core: CoreView,
         *,
         check_s: float = 0.5,
         min_gap_s: float = 1.0,
@@ -193,7 +194,7 @@ class HeartbeatService:
 _services: weakref.WeakKeyDictionary[Any, HeartbeatService] = weakref.WeakKeyDictionary()
 
 
-async def start_heartbeat(core: Any) -> HeartbeatService:
+async def start_heartbeat(core: CoreView) -> HeartbeatService:
     """Start /health + /metrics (if [heartbeat] enabled), the push to central, and the
     maintenance watcher (cassette alarm, auto-leave, test notes) whose alarms the heartbeat
     reports. Once per core: a second call returns the running service."""

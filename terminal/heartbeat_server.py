@@ -7,12 +7,12 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from terminal.core_view import CoreView
 from terminal.health import build_health
 from terminal.logs import log_event
 from terminal.metrics import HealthCollector
@@ -38,7 +38,7 @@ def weak_token(token: str) -> bool:
 class HeartbeatServer:
     """GET /health (JSON) and GET /metrics (Prometheus), both behind a Bearer token."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: CoreView) -> None:
         self.core = core
         section = core.config["heartbeat"]
         self.host: str = section["bind"]

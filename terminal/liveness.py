@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from terminal.core_view import CoreView
 from terminal.logs import log_event
 from terminal.systemd import notify
 
@@ -67,7 +68,7 @@ def watchdog_interval(environ: dict[str, str] | None = None) -> float:
     return usec / 2e6 if usec > 0 else DEFAULT_PING_INTERVAL_S
 
 
-def status_line(core: Any) -> str:
+def status_line(core: CoreView) -> str:
     """One line for STATUS=: service mode and its reasons, screen, devices."""
     kiosk = core.kiosk
     s = kiosk.session
@@ -89,7 +90,7 @@ class Liveness:
 
     def __init__(
         self,
-        core: Any = None,
+        core: CoreView | None = None,
         *,
         interval_s: float | None = None,
         max_lag_s: float | None = None,
@@ -192,7 +193,7 @@ class Liveness:
             self._task = None
 
 
-def start_liveness(core: Any, *, supervised: bool = True, **options: Any) -> Liveness:
+def start_liveness(core: CoreView, *, supervised: bool = True, **options: Any) -> Liveness:
     """Start pinging systemd. supervised=False until the device supervisor calls beat()."""
     live = Liveness(core, supervised=supervised, **options).start()
     log_event(
@@ -208,7 +209,7 @@ def start_liveness(core: Any, *, supervised: bool = True, **options: Any) -> Liv
 # -------------------------------------------------------------------- exiting for a restart
 
 
-def request_exit(core: Any, code: int, reason: str) -> bool:
+def request_exit(core: CoreView, code: int, reason: str) -> bool:
     """Ask the core process to stop with `code` (systemd's Restart=always starts it again).
 
     Uses core.request_exit(code) when the core has it; otherwise raises SIGTERM, which
@@ -228,6 +229,6 @@ def request_exit(core: Any, code: int, reason: str) -> bool:
     return True
 
 
-def exit_code(core: Any, default: int = 0) -> int:
+def exit_code(core: CoreView, default: int = 0) -> int:
     """The exit code run_core should return (a requested restart's, else `default`)."""
     return _exit_codes.get(core, default)

@@ -22,6 +22,7 @@ from prometheus_client.core import (
 )
 
 from drivers.base import DeviceState, DeviceStatus
+from terminal.core_view import CoreView
 from terminal.health import PAPER_STATES, build_health
 from terminal.maintenance import maintenance_for
 
@@ -78,7 +79,7 @@ class LockoutCounter:
 class HealthCollector:
     """Metrics computed from a fresh build_health at every scrape."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: CoreView) -> None:
         self.core = core
         self.faults = DeviceFaultCounter()
         self.lockouts = LockoutCounter()
