@@ -1,10 +1,12 @@
-"""The existing end-to-end cash payment flows (tests/test_flow.py), unchanged, with the core
-configured for the e-Mitra back-to-back dialect: the same citizen steps, receipts and vouchers,
-the payment booked through /b2b/ into the same central store the assertions read."""
+"""The existing end-to-end cash payment flows (tests/test_flow.py) and the power cuts around
+posting (tests/test_crash.py), unchanged, with the core configured for the e-Mitra back-to-back
+dialect: the same citizen steps, receipts and vouchers, the payment booked through /b2b/ into the
+same central store the assertions read."""
 
 from __future__ import annotations
 
 import pytest
+import test_crash
 import test_flow
 from harness import KioskHarness
 from test_dialect_support import use_b2b_in_rigs
@@ -38,3 +40,15 @@ async def test_the_harness_core_speaks_b2b(tmp_path):
                          ids=[f"{n}-{k.get('failure', '')}".rstrip("-") for n, k in CASH_FLOWS])
 async def test_cash_flow_in_b2b(tmp_path, name, kwargs):
     await getattr(test_flow, name)(tmp_path, **kwargs)
+
+
+# The kill points around the payment's posting (the others do not touch central's dialect).
+CRASH_POINTS = [p for p in test_crash.CRASH_POINTS
+                if p[0] in ("credit:2", "settled:1", "posted:1", "session_closed:1")]
+
+
+@pytest.mark.parametrize(("crash_at", "credited", "paid", "voucher"), CRASH_POINTS)
+async def test_power_cut_around_posting_in_b2b(tmp_path, crash_at, credited, paid, voucher):
+    await test_crash.test_power_cut_after_each_journal_step_loses_nothing(
+        tmp_path, crash_at, credited, paid, voucher)
+    assert 'dialect = "emitra_b2b"' in (tmp_path / "site.toml").read_text()
