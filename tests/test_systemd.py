@@ -117,17 +117,13 @@ def test_install_script_and_journald_conf(tmp_path):
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
     text = script.read_text()
     assert text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in text
-    # The site file it writes (once) is a valid configuration.
-    site = re.search(r'cat >"\$ETC/site.toml" <<EOF\n(.*?)\nEOF\n', text, re.S).group(1)
-    site = site.replace("$PREFIX", "/opt/emitra-kiosk").replace("$STATE", "/var/lib/emitra-kiosk")
-    site = site.replace("$ETC", "/etc/emitra-kiosk").replace("$token", "t0k3n").replace("\\$", "$")
-    (tmp_path / "site.toml").write_text(site)
+    # The site file the package writes (once, debian/emitra-kiosk.postinst) is a valid config.
+    template = (SYSTEMD.parent / "debian" / "conf" / "site.toml.template").read_text()
+    (tmp_path / "site.toml").write_text(template.replace("@HEARTBEAT_TOKEN@", "t0k3n"))
     config = load_config(tmp_path / "site.toml")
     assert config["journal"]["path"] == "/var/lib/emitra-kiosk/journal.sqlite"
     assert config["logging"]["dir"] == ""
-    ui = re.search(r'cat >"\$ETC/ui.toml" <<EOF\n(.*?)\nEOF\n', text, re.S).group(1)
-    (tmp_path / "ui.toml").write_text(ui)
-    load_config(tmp_path / "ui.toml")
+    load_config(SYSTEMD.parent / "debian" / "conf" / "ui.toml")
 
     conf = (SYSTEMD / "journald-emitra.conf").read_text().splitlines()
     body = [line for line in conf if line.strip() and not line.startswith("#")]
