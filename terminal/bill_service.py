@@ -18,6 +18,7 @@ from terminal import catalogue
 from terminal import events as E
 from terminal.card_payment import CardAuthoriser, CardReaderLike, CardStep
 from terminal.cash_intake import SessionEnds
+from terminal.catalogue_cache import payable
 from terminal.central import CentralError
 from terminal.live_session import (
     Handler,
@@ -89,11 +90,12 @@ class BillService:
         live = self.live
         if live.in_progress():
             raise IntentError("session_in_progress")
-        if not self.services()["cash_payment"]:
-            raise IntentError("service_unavailable")
         provider = args.get("provider", "")
         if not isinstance(provider, str) or catalogue.bill_provider(provider) is None:
             raise IntentError("bad_request", f"unknown provider {provider!r}")
+        service = catalogue.service(catalogue.PROVIDERS[provider]["service"])
+        if service is None or not payable(service, self.services()):
+            raise IntentError("service_unavailable")  # the home shows no such tile now
         live.end()
         live.lookup = None
         sid = new_id("S", self.terminal_id)

@@ -179,7 +179,12 @@ def _emitra(text: str, secret: str | None, amount_of: VoucherAmount | None) -> Q
 
 # ---------------------------------------------------------------- bills
 
-_PROVIDERS = {code.upper(): code for code in catalogue.PROVIDERS}
+def _bill_providers() -> dict[str, str]:
+    """UPPER -> code of the providers whose bills a QR may name, from the catalogue in force
+    (it changes when central publishes a new one)."""
+    return {code.upper(): code for code in catalogue.PROVIDERS if catalogue.bill_provider(code)}
+
+
 _NUMBER_PARAMS = ("kno", "k_no", "knumber", "consumer", "consumer_no", "consumerno", "cno", "ca")
 _NUMBER_PARAMS += ("account",)
 _PROVIDER_PARAMS = ("disc", "discom", "provider", "biller", "board")
@@ -187,7 +192,7 @@ _PROVIDER_PARAMS = ("disc", "discom", "provider", "biller", "board")
 
 def _bill(provider_raw: str, number: str) -> QrResult:
     number = number.strip()
-    provider = _PROVIDERS.get(provider_raw.strip().upper(), "") if provider_raw else ""
+    provider = _bill_providers().get(provider_raw.strip().upper(), "") if provider_raw else ""
     if not CONSUMER_NUMBER.fullmatch(number):
         fields = {"provider": provider} if provider else {}
         return QrResult("bill", "qr_bill_number_invalid", fields)
@@ -229,7 +234,7 @@ def _bill_url(text: str) -> QrResult:
     provider = next((params[k] for k in _PROVIDER_PARAMS if params.get(k)), "")
     if not provider:
         place = f"{host}{path}".lower()
-        for code in sorted(_PROVIDERS, key=len, reverse=True):
+        for code in sorted(_bill_providers(), key=len, reverse=True):
             if code.lower() in place:
                 provider = code
                 break

@@ -172,3 +172,20 @@ async def test_corrupt_cache_is_refused_with_an_alarm(tmp_path):
             lambda s: "catalogue_cache_invalid" in (s["maintenance"] or {}).get("alarms", []),
             timeout=10)
         assert state["home"]["version"] == BUILTIN["version"]
+
+
+def test_bill_qr_providers_follow_the_catalogue_in_force():
+    from terminal.qr import parse_citizen_qr
+
+    try:
+        catalogue.install(validate(BUILTIN))
+        assert parse_citizen_qr("BILL|RSGL|4100200300").message_key == \
+            "qr_bill_provider_not_served"
+        catalogue.install(validate(catalogue_seed.catalogue()))
+        found = parse_citizen_qr("BILL|rsgl|4100200300")
+        assert (found.message_key, found.fields["provider"]) == ("qr_bill_found", "RSGL")
+        # A fee's provider is no bill a QR can start.
+        assert parse_citizen_qr("BILL|SAMPARK|2026120200001").message_key == \
+            "qr_bill_provider_not_served"
+    finally:
+        catalogue.install(validate(BUILTIN))

@@ -79,6 +79,10 @@ async def test_grievance_with_photo_fee_in_cash_and_number_printed(tmp_path, cap
         # Receipt, voucher, then the grievance slip with the whole number.
         assert await h.printer_sim.wait_for_receipts(3, timeout=15)
         assert number in h.printer_sim.texts[2] and "XXXXXX2345" in h.printer_sim.texts[2]
+        for _ in range(100):  # the slip is done once the printer has answered after it
+            if any(r.getMessage() == "grievance slip printed" for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
 
         rows = h.central.grievances()
         assert len(rows) == 1 and rows[0]["grievance_no"] == number
