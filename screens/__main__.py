@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", choices=("hi", "en"), default="hi")
     parser.add_argument("--location", default="")
     parser.add_argument("--voice", action="store_true")
+    parser.add_argument("--pin-shuffle", action="store_true")
     parser.add_argument("--idle-return-s", type=float, default=60.0)
     parser.add_argument("--drive", action="store_true", help="take test commands on stdin")
     args = parser.parse_args(argv)
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             "width": args.width,
             "height": args.height,
             "voice": args.voice,
+            "pin_shuffle": args.pin_shuffle,
             "idle_return_s": args.idle_return_s,
         },
     }

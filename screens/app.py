@@ -20,6 +20,9 @@ UI_DEFAULTS: dict[str, Any] = {
     "voice_engine": "espeak-ng",
     "idle_return_s": 60,
     "scanner_position": "below",  # where the QR scanner sits: below | right | left of the screen
+    # The card PIN keypad in the core's random order (off: a fixed phone-style 1-2-3 layout).
+    # Not yet a key of config/default.toml: a site file cannot name it until it is added there.
+    "pin_shuffle": False,
 }
 
 

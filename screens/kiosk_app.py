@@ -28,6 +28,10 @@ log = logging.getLogger("screens")
 KV_FILE = Path(__file__).resolve().parent / "layout.kv"
 LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "unavailable", "maintenance")
 HINT_SECONDS = 4.0
+TIMED_SCREENS = ("IDENTIFY", "BILL", "PAYING")  # the core's deadline runs on these
+COUNTDOWN_FROM_S = 30  # the header shows the seconds left from here down
+DONE_HOLD_S = 30.0  # the done screen stays until a tap or this long, whatever the core does
+LOCAL_ASK_S = 20  # number entry and bill: "more time?" this long before the core gives up
 LONG_PRESS_S = 3.0
 CORNER_FRACTION = 0.1
 
@@ -41,6 +45,7 @@ class KioskApp(App):
     location = StringProperty("")
     helpline = StringProperty("")
     clock_text = StringProperty("")
+    countdown_text = StringProperty("")  # seconds left of a timed step, in the header
 
     def __init__(self, config: dict, url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -53,6 +58,7 @@ class KioskApp(App):
         self.location = (config.get("terminal") or {}).get("location", "")
         self.helpline = (config.get("terminal") or {}).get("helpline", "")
         self.idle_return_s = float(ui.get("idle_return_s", 60))
+        self.pin_shuffle = bool(ui.get("pin_shuffle", False))
         self.voice = Voice(bool(ui.get("voice", False)), str(ui.get("voice_engine", "espeak-ng")))
         self.link = SessionLink(url, self.on_state, self.on_connection)
         self.state: dict[str, Any] = {}
@@ -76,7 +82,9 @@ class KioskApp(App):
         self._pending: set[str] = set()
         self._last_touch = time.monotonic()
         self._more_time: views.MoreTimeView | None = None
-        self._more_time_until: float | None = None
+        self._deadline_at: float | None = None  # monotonic end of the current timed step
+        self._done_state: dict[str, Any] | None = None  # the DONE state, held after the core
+        self._done_until = 0.0
         self._help: views.HelpView | None = None
         self._corner_event = None
         self._verify_back = False  # the citizen left the QR check with "back": home, not attract
@@ -151,6 +159,9 @@ class KioskApp(App):
     def on_state(self, state: dict[str, Any]) -> None:
         previous = self.state.get("screen") if self.state else None
         self.state = state
+        seconds = state.get("seconds_left")
+        self._deadline_at = (time.monotonic() + seconds
+                             if isinstance(seconds, (int, float)) else None)
         terminal = state.get("terminal") or {}
         self.location = terminal.get("location", self.location)
         self.helpline = terminal.get("helpline", self.helpline)
@@ -174,6 +185,12 @@ class KioskApp(App):
                 self.maint_id = ""
                 self.maint_stage = "id"
                 self._last_touch = time.monotonic()
+        if screen == "DONE" and previous != "DONE":
+            self._done_until = time.monotonic() + DONE_HOLD_S
+        if screen == "DONE":
+            self._done_state = state
+        elif screen != "IDLE":
+            self._done_state = None  # a new session: nothing to hold
         if screen == "IDLE" and previous not in (None, "IDLE"):
             # A session ended: back to the start; "back" from the QR check: the home tiles.
             self.local = "home" if previous == "VERIFY" and self._verify_back else "attract"
@@ -216,6 +233,8 @@ class KioskApp(App):
         if screen == "IDLE":
             if (state.get("maintenance") or {}).get("active"):
                 return "maint_menu"
+            if self.holding_done():
+                return "done"
             if self.local == "maintenance":
                 return "maintenance"
             # Nothing works: out of service. Cash stopped but the QR check works: the home
@@ -243,7 +262,8 @@ class KioskApp(App):
             return
         target = self.target_screen()
         screen = sm.get_screen(target)
-        screen.update(self, self.state)
+        held = target == "done" and self.state.get("screen") == "IDLE"
+        screen.update(self, self._done_state if held and self._done_state else self.state)
         if sm.current != target:
             old = sm.current_screen
             sm.current = target
@@ -255,32 +275,66 @@ class KioskApp(App):
                 listener(target)
         self._render_more_time()
 
-    def _render_more_time(self) -> None:
+    def seconds_left(self) -> int | None:
+        """Seconds before the core ends the current timed step, None if none is running."""
+        if self._deadline_at is None or self.state.get("screen") not in TIMED_SCREENS:
+            return None
+        return max(0, round(self._deadline_at - time.monotonic()))
+
+    def _wants_more_time(self) -> bool:
+        """The core asks on the paying screen; on number entry and bill (where the core just
+        ends the session) the screen asks itself, LOCAL_ASK_S before the end."""
         state = self.state
-        ask = bool(self.connected and state.get("ask_more_time"))
-        if ask:
+        if not self.connected or state.get("busy"):
+            return False
+        if state.get("ask_more_time"):
+            return True
+        left = self.seconds_left()
+        return state.get("screen") in ("IDENTIFY", "BILL") and left is not None \
+            and left <= LOCAL_ASK_S
+
+    def _render_more_time(self) -> None:
+        if self._wants_more_time():
             if self._more_time is None:
                 self._more_time = views.MoreTimeView()
                 self._more_time.open(animation=False)
-                seconds = state.get("seconds_left")
-                self._more_time_until = (
-                    time.monotonic() + seconds if isinstance(seconds, (int, float)) else None
-                )
                 self.voice.say(self.tr("more_time_title", "hi"))
-            self._update_more_time()
         elif self._more_time is not None:
             self._more_time.dismiss(animation=False)
             self._more_time = None
-            self._more_time_until = None
+        self._update_more_time()
 
     def _update_more_time(self) -> None:
+        left = self.seconds_left()
+        self.countdown_text = (
+            self.tr("seconds_left_short", n=left)
+            if left is not None and (left <= COUNTDOWN_FROM_S or self._more_time is not None)
+            else ""
+        )
         if self._more_time is None:
             return
-        seconds = None
-        if self._more_time_until is not None:
-            seconds = max(0, round(self._more_time_until - time.monotonic()))
-        cash = bool((self.state.get("session") or {}).get("cash_in_machine"))
-        self._more_time.update(self, seconds, cash)
+        paid = int((self.state.get("session") or {}).get("paid_paise") or 0)
+        self._more_time.update(self, left, paid)
+
+    def holding_done(self) -> bool:
+        """The core has gone back to IDLE, but the citizen may still be reading what was paid
+        and taking the slips: the done screen stays until a tap or DONE_HOLD_S."""
+        if self._done_state is None:
+            return False
+        if time.monotonic() >= self._done_until:
+            self._done_state = None
+            return False
+        return True
+
+    def finish_done(self) -> None:
+        self._done_state = None
+        self.send_intent("finish")
+        self.render()
+
+    def more_time_answer(self, more: bool) -> None:
+        """The citizen's answer: more time (any intent restarts the core's timer), or finish
+        now (cancel: with cash in, the core prints its voucher at once)."""
+        self.send_intent("more_time" if more else "cancel")
 
     def _on_flip(self, *_args) -> None:
         for listener in list(self.frame_listeners):
@@ -290,7 +344,9 @@ class KioskApp(App):
 
     def _tick_clock(self, _dt) -> None:
         self.clock_text = time.strftime("%H:%M")
-        self._update_more_time()
+        if self._done_state is not None and not self.holding_done():
+            self.render()  # the held done screen's time is up
+        self._render_more_time()
 
     def _tick_hint(self, _dt) -> None:
         if self.sm is not None and self.sm.current == "attract":

@@ -255,6 +255,7 @@ class BillScreen(KioskScreen):
 class PayingScreen(KioskScreen):
     prompt_key = "insert_note"
     cash = BooleanProperty(False)
+    returned_on = BooleanProperty(False)  # a returned note takes the big note icon's place
 
     def update(self, app, state: dict[str, Any]) -> None:
         session = session_of(state)
@@ -284,26 +285,39 @@ class PayingScreen(KioskScreen):
                 row.add_widget(chip)
         returned = session.get("last_returned")
         box = self.ids.returned_box
-        box.shown = bool(returned)
-        if returned:
-            self.ids.returned.text = (
-                f"{app.tr('note_returned_title')}: {fmt.rupees(returned.get('paise') or 0)}"
-                if returned.get("paise")
-                else app.tr("note_returned_title")
-            )
-            self.ids.returned_why.text = app.tr(returned.get("message_key") or "note_returned")
-        else:
-            self.ids.returned.text = ""
-            self.ids.returned_why.text = ""
+        box.shown = self.returned_on = bool(returned)
+        title, why = returned_lines(app, returned, session.get("remaining_paise"))
+        self.ids.returned.text, self.ids.returned_why.text = title, why
         self.ids.safe_box.shown = self.cash
+
+
+def returned_lines(app, returned: dict | None, remaining: int | None) -> tuple[str, str]:
+    """Which note came back and why: "₹500 का नोट बाकी ₹140 से बड़ा है" — never a code."""
+    if not returned:
+        return "", ""
+    paise = returned.get("paise") or 0
+    title = (app.tr("note_returned_amount", note=fmt.rupees(paise)) if paise
+             else app.tr("note_returned_title"))
+    key = returned.get("message_key") or "note_returned"
+    if key == "note_returned":  # handed back as asked: the title says all
+        return title, ""
+    if key == "note_too_large" and paise and remaining:
+        return title, app.tr("note_too_large_amounts", note=fmt.rupees(paise),
+                             due=fmt.rupees(remaining))
+    if key == "note_not_accepted_now" and remaining:
+        # The acceptor refused it unread (too big for what is due, or never taken here): the
+        # core does not know its value, so the screen says what is due and what fits.
+        return title, app.tr("note_not_accepted_due", due=fmt.rupees(remaining))
+    return title, app.tr(key)
 
 
 CARD_PIN_STEPS = ("enter_pin", "pin_wrong", "pin_invalid")
 
 
 class CardScreen(KioskScreen):
-    """Paying by card (state.session.card): insert, reading, PIN on the core's scrambled
-    keypad, authorising. Nothing is taken until the bank approves; cancel until then."""
+    """Paying by card (state.session.card): insert, reading, PIN on a fixed phone-style keypad
+    (the core's scrambled order only with [ui] pin_shuffle), authorising. Nothing is taken
+    until the bank approves; cancel until then."""
 
     prompt_key = "card_insert_card"
 
@@ -349,6 +363,9 @@ class CardScreen(KioskScreen):
         digits = [str(d) for d in (keypad or [])]
         if len(digits) != 10:
             return
+        if not app.pin_shuffle:
+            # A phone's layout, always: a PIN remembered by where the fingers go still works.
+            digits = list("1234567890")
         order = digits[:9] + ["delete", digits[9], "continue"]
         for item in order:
             if item == "delete":
@@ -425,16 +442,27 @@ class DoneScreen(KioskScreen):
         self.ids.amount.text = (
             f"{app.tr('paid_towards_bill')}: {fmt.rupees(amount)}" if amount else ""
         )
+        by_card = session.get("paid_by_card") or None
+        put_in = int(session.get("paid_paise") or 0)
+        show_put_in = bool(put_in) and not by_card and not refused
+        self.ids.put_in.shown = show_put_in
+        self.ids.put_in.text = (
+            f"{app.tr('done_put_in')}: {fmt.rupees(put_in)}" if show_put_in else ""
+        )
         slips = [v.get("paise") or 0 for v in (refund, voucher) if v]
         if refused:
             voucher_text = self.refund_text(app, slips)
         elif voucher:
-            voucher_text = f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}"
+            voucher_text = (
+                f"{app.tr('voucher_label')}: {fmt.rupees(voucher.get('paise') or 0)}\n"
+                f"{app.tr('voucher_hint')}"
+            )
         else:
             voucher_text = ""
         self.ids.voucher.shown = bool(voucher_text)
         self.ids.voucher.text = voucher_text
-        by_card = session.get("paid_by_card") or None
+        # Room for every money line under the title: "thank you" gives way to a voucher.
+        self.ids.thanks.shown = not voucher_text
         self.ids.card.shown = bool(by_card)
         self.ids.card.text = (
             app.tr("paid_by_card", pan=by_card.get("pan_masked") or "")
@@ -450,6 +478,8 @@ class DoneScreen(KioskScreen):
             take = ""
         elif refused:
             take = app.tr("take_both_slips") if len(slips) > 1 else app.tr("take_voucher")
+        elif amount and voucher:
+            take = app.tr("take_both_slips")  # the receipt and the voucher
         elif amount:
             take = app.tr("take_receipt")
         else:
@@ -843,11 +873,17 @@ class MaintMenuScreen(KioskScreen):
 
 
 class MoreTimeView(ModalView):
-    def update(self, app, seconds: int | None, cash: bool) -> None:
+    """"Do you need more time?" with the seconds left, what happens to the money if nobody
+    answers, and both answers: more time, or finish now."""
+
+    def update(self, app, seconds: int | None, paid_paise: int) -> None:
         self.ids.seconds.text = (
             app.tr("more_time_seconds", n=max(0, seconds)) if seconds is not None else ""
         )
-        self.ids.cash.shown = cash
+        self.ids.cash.text = (
+            app.tr("more_time_stake", amount=fmt.rupees(paid_paise)) if paid_paise
+            else app.tr("more_time_nothing")
+        )
 
 
 class HelpView(ModalView):

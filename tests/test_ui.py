@@ -126,11 +126,12 @@ async def test_pay_seeded_bill_with_two_notes(tmp_path, lang):
         h.acceptor_sim.insert_note(200)
         done = await ui.wait("done", timeout=30)
         texts = done["texts"]
-        assert texts["done_title"] == ("भुगतान सफल" if lang == "hi" else "Payment successful")
+        assert texts["done_title"] == ("भुगतान हो गया" if lang == "hi" else "Payment successful")
+        assert texts["done_put_in"].endswith("₹700")  # all the citizen put in, then where it went
         assert "RCPT-" in texts["receipt_no"]
         assert texts["done_amount"].endswith("₹640")
-        assert texts["voucher"].endswith("₹60")
-        assert texts["take"] == ("अपनी रसीद लें" if lang == "hi" else "Take your receipt")
+        assert "₹60" in texts["voucher"]
+        assert texts["take"] == ("अपनी दोनों पर्चियाँ लें" if lang == "hi" else "Take your slips (2)")
         assert "paise" not in " ".join(texts.values()).lower()
         await shot(ui, "done", lang)
         assert h.printer_sim.receipts, "the printer simulator printed nothing"
@@ -192,7 +193,7 @@ async def test_language_toggle_in_header(tmp_path):
         assert h.core.kiosk.language == "en"
         await ui.tap("lang_hi")
         home = await ui.wait("home", tid="home_title", contains="आप क्या")
-        assert home["texts"]["back"] == "वापस" and home["texts"]["help"] == "सहायता"
+        assert home["texts"]["back"] == "वापस" and home["texts"]["help"] == "मदद"
         await asyncio.sleep(0.2)
         assert h.core.kiosk.language == "hi"
 
@@ -232,15 +233,16 @@ async def test_cash_then_cancel_becomes_voucher_and_more_time(tmp_path, lang):
         await ui.wait("paying", tid="amount_paid", contains="₹100")
         asked = await ui.wait("paying", modal="MoreTimeView", timeout=10)
         assert asked["texts"]["more_time_title"] == (
-            "क्या आपको और समय चाहिए?" if lang == "hi" else "Do you need more time?"
+            "और समय चाहिए?" if lang == "hi" else "Do you need more time?"
         )
-        assert "more_time_seconds" in asked["texts"] and "more_time_cash" in asked["texts"]
+        assert "more_time_seconds" in asked["texts"] and "more_time_finish" in asked["texts"]
+        assert "₹100" in asked["texts"]["more_time_cash"]  # the money at stake
         await shot(ui, "more-time", lang)
         await ui.tap("more_time")
         await ui.wait("paying", modal="")
         await ui.tap("cancel")
         done = await ui.wait("done", timeout=30)
-        assert done["texts"]["voucher"].endswith("₹100")
+        assert "₹100" in done["texts"]["voucher"]
         assert done["texts"]["take"] == ("अपना वाउचर लें" if lang == "hi" else "Take your voucher")
         assert "done_amount" not in done["texts"]
         await shot(ui, "voucher", lang)
@@ -256,7 +258,7 @@ async def test_processing_while_central_is_slow(tmp_path, lang):
         await ui.tap("key_continue")
         busy = await ui.wait("processing", timeout=5)
         assert busy["texts"]["processing_title"] == (
-            "आपका बिल लाया जा रहा है" if lang == "hi" else "Getting your bill"
+            "आपका बिल देखा जा रहा है" if lang == "hi" else "Your bill is being checked"
         )
         await shot(ui, "processing", lang)
         await ui.wait("bill", timeout=15)
@@ -345,7 +347,7 @@ async def test_dropped_core_shows_wait_and_recovers(tmp_path):
             await start_language(ui, "hi")
             await h.stop_core()
             waiting = await ui.wait("wait", timeout=10)
-            assert waiting["texts"]["wait_title"] == "कृपया प्रतीक्षा करें"
+            assert waiting["texts"]["wait_title"] == "थोड़ा रुकें"
             await shot(ui, "wait", "hi")
             await asyncio.sleep(1.5)  # a few failed reconnects
             await h.start_core()

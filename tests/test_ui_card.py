@@ -46,9 +46,12 @@ async def open_bill(ui: UIProcess, lang: str) -> dict:
 
 
 async def keypad_shown(h: KioskHarness, ui: UIProcess) -> list[str]:
-    """Wait for the PIN keypad; check it is laid out in exactly the core's order."""
-    await ui.wait("card", tid="card_key_0", timeout=20)
-    keypad = [str(d) for d in h.core.kiosk.card_state["keypad"]]
+    """Wait for the PIN keypad; check it is a phone's 1-2-3 layout, whatever order the core
+    offered (a PIN remembered by where the fingers go must still work; shuffling is a config
+    option, off by default), with the privacy hint beside it."""
+    shown = await ui.wait("card", tid="card_key_0", timeout=20)
+    assert shown["texts"]["pin_privacy"]  # cover the keys with the other hand
+    keypad = list("1234567890")
     geom = await ui.cmd(cmd="geom")
     boxes = geom["boxes"]
     header_bottom = geom["window"][1] - 104
