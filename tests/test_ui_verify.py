@@ -25,21 +25,21 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "screens"
 PHED = "5012345678"  # seeded PHED water bill, ₹350
 WORDS = {
     "hi": {
-        "scan": "क्यूआर कोड स्कैन करें",
+        "scan": "क्यूआर कोड दिखाएँ",
         "genuine": "यह रसीद असली है",
-        "not_genuine": "यह रसीद असली नहीं है — सहायता के लिए हेल्पलाइन पर कॉल करें",
+        "not_genuine": "यह रसीद हमारे रिकॉर्ड में नहीं मिली — मदद के लिए हेल्पलाइन पर फ़ोन करें",
         "upi": "इस मशीन पर यूपीआई भुगतान नहीं होता",
-        "wait": "कृपया प्रतीक्षा करें",
-        "tile": "प्रमाण-पत्र सत्यापन",
+        "wait": "थोड़ा रुकें",
+        "tile": "प्रमाण-पत्र जाँचें",
         "provider": "जन स्वास्थ्य अभियांत्रिकी विभाग",
     },
     "en": {
-        "scan": "Scan the QR code",
+        "scan": "Show the QR code",
         "genuine": "This receipt is genuine",
-        "not_genuine": "This receipt is not genuine — please call the helpline for help",
+        "not_genuine": "This receipt is not in our records — call the helpline for help",
         "upi": "UPI payments cannot be made at this machine",
         "wait": "Please wait",
-        "tile": "Verify receipt or certificate",
+        "tile": "Check a receipt or certificate",
         "provider": "Public Health Engineering Dept. (PHED)",
     },
 }
@@ -166,7 +166,7 @@ async def test_checking_then_not_genuine_and_check_another(tmp_path):
         assert "verify_scan" not in checking["texts"]
         await shot(ui, "verify-checking", "hi")
 
-        bad = await ui.wait("verify", tid="verify_verdict", contains="असली नहीं", timeout=15)
+        bad = await ui.wait("verify", tid="verify_verdict", contains="रिकॉर्ड में नहीं", timeout=15)
         texts = bad["texts"]
         assert texts["verify_verdict"] == words["not_genuine"]
         assert "181" in texts["verify_helpline"]
