@@ -16,6 +16,7 @@ from typing import Any
 
 from drivers.base import DeviceState
 from terminal.core_view import CoreView
+from terminal.drain import drain_view, idle
 from terminal.logs import mask_text
 from terminal.maintenance import iso_to_epoch, maintenance_for
 
@@ -119,6 +120,10 @@ def build_health(core: CoreView, now: float | None = None) -> dict[str, Any]:
         "uptime_s": round(time.monotonic() - getattr(core, "started_monotonic", PROCESS_STARTED)),
         "screen": snapshot["screen"],
         "session_in_progress": kiosk.session is not None,
+        # For a stop (debian/emitra-kiosk-drain): no session, no engineer, an empty outbox;
+        # with drain.in_effect as well, no new session can begin either.
+        "idle": idle(core, outbox["depth"]),
+        "drain": drain_view(core),
         "out_of_service_command": kiosk.service_mode.commanded,
         "out_of_service_reasons": list(kiosk.service_mode.reasons),
         "services": board.services(),
@@ -132,6 +137,7 @@ def build_health(core: CoreView, now: float | None = None) -> dict[str, Any]:
             "age_s": round(now - last_central, 1) if last_central else None,
         },
         "disk": _disk(core),
+        "clock": core.clock_trust.state(),
         "maintenance": {
             "enabled": maintenance.auth.enabled,
             "reason": None if maintenance.auth.enabled else "pin_not_configured",

@@ -10,6 +10,9 @@ out of service:
     device        no payment can be taken because of a device (no usable printer, or neither
                   the acceptor nor the card reader usable); set and cleared by the device board
                   (terminal/device_board.py) on every status change
+    draining      an upgrade waits to stop the core between citizens: no new session, the one
+                  in progress finishes (terminal/drain.py, POST/DELETE /drain); in memory only,
+                  so a restarted core is back in service
 
 The kiosk is out of service while any reason is set. Subscribers are told
 (reason, now_set) each time a reason is set or cleared.
@@ -27,7 +30,8 @@ log = logging.getLogger("kiosk")
 CONTROL_ROOM = "control_room"
 MAINTENANCE = "maintenance"
 DEVICE = "device"
-REASONS = (CONTROL_ROOM, MAINTENANCE, DEVICE)
+DRAINING = "draining"
+REASONS = (CONTROL_ROOM, MAINTENANCE, DEVICE, DRAINING)
 
 ModeListener = Callable[[str, bool], None]
 
@@ -43,9 +47,9 @@ class ServiceMode:
 
     @property
     def commanded(self) -> bool:
-        """Out of service because someone said so (control room, engineer), not because of a
-        device: closes every service, the QR check too."""
-        return CONTROL_ROOM in self._reasons or MAINTENANCE in self._reasons
+        """Out of service because someone said so (control room, engineer, an upgrade's drain),
+        not because of a device: closes every service, the QR check too."""
+        return bool(self._reasons & {CONTROL_ROOM, MAINTENANCE, DRAINING})
 
     @property
     def reasons(self) -> tuple[str, ...]:

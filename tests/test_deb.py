@@ -89,6 +89,13 @@ class _Health(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:  # noqa: N802 - an older core: no /drain, so only idle is watched
+        self.send_response(401 if self.headers.get("Authorization") != f"Bearer {self.token}"
+                           else 404)
+        self.end_headers()
+
+    do_DELETE = do_POST  # noqa: N815
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -133,6 +140,7 @@ def test_drain_waits_for_the_session_maintenance_and_outbox(health_server):
     assert "an engineer is in maintenance mode" in done.stderr
     assert "2 payment(s) not yet posted to central" in done.stderr
     assert "the core is idle" in done.stderr
+    assert "no /drain (an older version)" in done.stderr
     assert handler.script == [_health()]  # it asked until the last document
 
 
