@@ -33,6 +33,7 @@ POSITIVE = {
     "central.retry_initial_s",
     "central.retry_max_s",
     "acceptor.poll_interval_ms",
+    "acceptor.cassette_capacity_notes",
     "printer.baudrate",
     "scanner.baudrate",
     "payment.identify_timeout_s",
@@ -61,6 +62,7 @@ ESSP_KEY = re.compile(r"[0-9A-Fa-f]{16}")  # int(x, 16) also takes "0x..", "_" a
 NON_NEGATIVE = {"payment.max_overpay_paise"}
 PORTS = {"session_api.port", "heartbeat.port", "printer.tcp_port"}
 NOTE_RUPEES = (10, 20, 50, 100, 200, 500, 2000)
+MAX_CASSETTE_NOTES = 20000
 
 
 class ConfigError(Exception):
@@ -174,6 +176,10 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
             raise ConfigError(
                 f"{where} = {shown}: list one or more notes in rupees from {allowed}"
             )
+    if dotted == "acceptor.cassette_capacity_notes" and value > MAX_CASSETTE_NOTES:
+        # The largest cassettes hold about 2200 notes: a bigger figure is a typo, and would
+        # keep the "cassette near full" alert silent for ever.
+        raise ConfigError(f"{where} = {shown}: at most {MAX_CASSETTE_NOTES} notes")
     if dotted == "acceptor.essp_fixed_key":
         if not ESSP_KEY.fullmatch(value):
             raise ConfigError(f"{where} = {shown}: must be exactly 16 hex digits (0-9, a-f)")

@@ -152,6 +152,14 @@ class HealthCollector:
             "Notes in the cash box since the last collection, all denominations (cassette fill)",
             box["notes"],
         )
+        capacity = self.core.config.get("acceptor", {}).get("cassette_capacity_notes")
+        if isinstance(capacity, int) and capacity > 0:  # config.py checks it; absent, not 0
+            yield _gauge(
+                "emitra_cash_box_capacity_notes",
+                "Notes the cash cassette holds ([acceptor] cassette_capacity_notes); the fleet "
+                "alerts at 90% fill",
+                capacity,
+            )
         yield _gauge(
             "emitra_cash_box_paise",
             "Cash in the cash box since the last collection, in paise",
@@ -212,7 +220,7 @@ class HealthCollector:
         )
         yield _gauge(
             "emitra_out_of_service",
-            "1 if put out of service (by the control room or an engineer)",
+            "1 if put out of service (by the control room, an engineer or an upgrade's drain)",
             h["out_of_service_command"],
         )
         services = h["services"]
@@ -232,7 +240,8 @@ class HealthCollector:
         yield reasons
         modes = GaugeMetricFamily(
             "emitra_out_of_service_reason",
-            "1 for each reason the kiosk is out of service (control_room, maintenance, device)",
+            "1 for each reason the kiosk is out of service (control_room, maintenance, device, "
+            "draining)",
             labels=["reason"],
         )
         for reason in h["out_of_service_reasons"]:
