@@ -13,7 +13,8 @@ from sim.devices.escpos_printer import PrinterSimulator
 from sim.devices.scanner import ScannerSimulator
 
 # The simulated kiosk's engineer PIN is 246810 (the tests and the demo type it). Real kiosks
-# have no default: systemd/install.sh makes their hash with `emitra-kiosk hash-pin`.
+# have no default: the engineer sets pin_hash in /etc/emitra-kiosk/site.toml with the output of
+# `emitra-kiosk hash-pin` (the Debian package leaves maintenance off until then).
 TEST_PIN = "246810"
 TEST_PIN_HASH = (
     "scrypt$16384$8$1$a4f996ee6e47332d69f5fcc86fd5f7d8$"
