@@ -36,9 +36,13 @@ CERTIFICATE_START, CERTIFICATE_LOOKUP, CERTIFICATE_PRINT = (
 GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT = (
     "grievance_start", "grievance_details", "grievance_photo", "grievance_submit"
 )
+APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT = (
+    "application_start", "application_answers", "application_submit"
+)
 SERVICE_INTENTS = (
     STATUS_START, STATUS_LOOKUP, STATUS_PRINT, CERTIFICATE_START, CERTIFICATE_LOOKUP,
     CERTIFICATE_PRINT, GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT,
+    APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT,
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
@@ -57,7 +61,7 @@ MAINTENANCE_ACTIONS = (
 # Screens (the session state; IDLE = attract/home, VERIFY = a QR check from the home screen)
 SCREENS = (
     "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",
-    "CANCELLED", "TIMEOUT", "RECOVERY", "STATUS", "CERTIFICATE", "GRIEVANCE",
+    "CANCELLED", "TIMEOUT", "RECOVERY", "STATUS", "CERTIFICATE", "GRIEVANCE", "APPLICATION",
 )
 
 # Message keys the core sends in state.message.key, state.lookup.message_key or error results;
@@ -101,7 +105,9 @@ SERVICE_MESSAGE_KEYS = (
     "certificate_expired", "certificate_revoked", "certificate_not_genuine",
     "certificate_not_found", "slip_printed", "slip_print_failed", "grievance_choose",
     "grievance_department_invalid", "grievance_description_invalid", "grievance_mobile_invalid",
-    "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review",
+    "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review", "form_fill",
+    "form_has_errors", "form_review", "form_refused", "form_value_required", "form_value_length",
+    "form_value_invalid", "form_date_invalid", "form_check_digit_wrong",
 )
 
 

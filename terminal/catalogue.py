@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from terminal.catalogue_builtin import BUILTIN
+from terminal.form_engine import FormError, check_definition, safe_pattern
 
 CONSUMER_NUMBER = re.compile(r"^\d{6,16}$")  # the outer bound every provider's rule sits in
 KINDS = ("bill", "status", "certificate", "grievance", "application")
@@ -27,7 +28,6 @@ MAX_FORM_FIELDS = 64
 MAX_TEXT = 200
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-_PATTERN_CHARS = re.compile(r"[\^$\[\]0-9A-Za-z{},|()?*+\\-]{1,64}")
 
 
 class CatalogueError(ValueError):
@@ -97,12 +97,9 @@ def _rule(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise _fail(where, "consumer_number must be an object")
     pattern = raw.get("pattern")
-    if not isinstance(pattern, str) or not _PATTERN_CHARS.fullmatch(pattern):
-        raise _fail(where, "consumer_number.pattern must be a short, plain pattern")
-    try:
-        compiled = re.compile(pattern)
-    except re.error:
-        raise _fail(where, "consumer_number.pattern does not compile") from None
+    compiled = safe_pattern(pattern)
+    if compiled is None:
+        raise _fail(where, "consumer_number.pattern must be short, plain, bounded, and compile")
     lo = _int(raw, "min_len", where, 1, 20)
     hi = _int(raw, "max_len", where, lo, 20)
     return {"pattern": pattern, "min_len": lo, "max_len": hi, "regex": compiled}
@@ -172,8 +169,10 @@ def _form(raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(props, dict) or not 0 < len(props) <= MAX_FORM_FIELDS \
             or not all(isinstance(k, str) and _CODE.fullmatch(k) for k in props):
         raise _fail(where, f"schema.properties: 1-{MAX_FORM_FIELDS} fields with short names")
-    if not all(isinstance(v, dict) and v.get("type") == "string" for v in props.values()):
-        raise _fail(where, "every field is a string field")
+    try:
+        check_definition(schema)
+    except FormError as exc:
+        raise _fail(where, str(exc)) from None
     required = schema.get("required", [])
     if not isinstance(required, list) or not set(required) <= set(props):
         raise _fail(where, "schema.required names fields that are not in the form")

@@ -30,7 +30,7 @@ RETRY_S = 60.0  # after a failed fetch
 ALARM_BAD_CACHE = "catalogue_cache_invalid"
 ALARM_BAD_CENTRAL = "catalogue_invalid"
 # The kinds of service this kiosk has a flow for: only these become home tiles (no dead tiles).
-FLOW_KINDS = ("bill", "status", "certificate", "grievance")
+FLOW_KINDS = ("bill", "status", "certificate", "grievance", "application")
 
 Fetch = Callable[[], Awaitable[Any]]
 Alarm = Callable[[str, str], bool]  # raised now? (False: no alarm board yet, try later)
@@ -150,6 +150,8 @@ def payable(svc: dict[str, Any], services_now: dict[str, Any]) -> bool:
 def usable(svc: dict[str, Any], services_now: dict[str, Any]) -> bool:
     if svc["kind"] not in FLOW_KINDS or not services_now.get("lookup", True):
         return False
+    if svc["kind"] == "application" and svc["fee_paise"] == 0:
+        return False  # the fee is how an application is submitted (no free ones yet)
     if svc["kind"] == "bill" or svc["fee_paise"] > 0:
         return payable(svc, services_now)
     return True

@@ -1,6 +1,6 @@
 """The citizen services beyond bills, built for the kiosk in one place so that Kiosk only
 registers them (terminal/kiosk.py): the catalogue cache (terminal/catalogue_cache.py), application
-status, certificates and grievances, plus the QR routes that lead into them from
+status, certificates, grievances and applications, plus the QR routes that lead into them from
 terminal/qr_lookup.py.
 """
 
@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
+from terminal.application_service import ApplicationService
 from terminal.catalogue_cache import CatalogueCache, cache_path
 from terminal.certificate_service import CertificateService
 from terminal.grievance_service import GrievanceService
@@ -60,10 +61,15 @@ class CitizenServices:
         self.grievances = GrievanceService(
             kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
             camera=lambda: kiosk.camera, printer=lambda: kiosk.printer)
-        kiosk.add_listener(self.grievances.on_state)
+        self.applications = ApplicationService(
+            kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
+            printer=lambda: kiosk.printer)
+        kiosk.add_listener(self.grievances.slip.on_state)
+        kiosk.add_listener(self.applications.slip.on_state)
         kiosk.qr.add_route("application", self.status.from_qr)
         kiosk.qr.add_route("certificate", self.certificates.from_qr)
-        self.flows: tuple[Flow, ...] = (self.status, self.certificates, self.grievances)
+        self.flows: tuple[Flow, ...] = (self.status, self.certificates, self.grievances,
+                                        self.applications)
 
     async def _fetch(self) -> Any:
         return await self.kiosk.central.catalogue()

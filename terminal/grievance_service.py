@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from terminal import catalogue
 from terminal.catalogue_cache import usable
 from terminal.central import CentralError
+from terminal.fee_slip import FeeSlip
 from terminal.live_session import Handler, IntentError, LiveSession, new_id
 from terminal.logs import log_event, mask_digits
 from terminal.service_lookup import SlipPrinter
@@ -59,6 +60,12 @@ def jpeg_of(frame: Any) -> bytes:
     return out.getvalue()
 
 
+def _slip(data: dict[str, Any], terminal: dict[str, Any], width: int) -> Any:
+    from terminal.status_slip import build_grievance_slip  # Pillow: loaded when first printed
+
+    return build_grievance_slip(data, terminal, width)
+
+
 class GrievanceService:
     def __init__(
         self,
@@ -79,8 +86,7 @@ class GrievanceService:
         self.draft: dict[str, Any] = {}
         self.mobile = ""  # whole, until central has it
         self.photo: bytes | None = None
-        self.slip: dict[str, Any] | None = None  # the grievance whose slip is due at DONE
-        self.slip_task: asyncio.Task | None = None
+        self.slip = FeeSlip("grievance", _slip, terminal, printer, after=self._forget)
 
     def intents(self) -> Mapping[str, Handler]:
         return {"grievance_start": self.start, "grievance_details": self.details,
@@ -107,11 +113,15 @@ class GrievanceService:
         live.session = Session(sid, service=svc["code"], provider=fee_provider["code"])
         live.session.move(State.IDENTIFY)
         self.draft = {"step": "details", "fee_paise": svc["fee_paise"]}
-        self.mobile, self.photo, self.slip = "", None, None
+        self.mobile, self.photo, self.slip.due = "", None, None
         self._show()
         live.say("grievance_choose")
         live.touch()
         log_event(log, "grievance started", session=sid)
+
+    def _forget(self) -> None:
+        """The fee's session is over: nothing of the citizen's stays in memory."""
+        self.mobile, self.photo, self.draft = "", None, {}
 
     def _show(self) -> None:
         """The form as the screen sees it (state.lookup, service "grievance")."""
@@ -226,9 +236,9 @@ class GrievanceService:
         s.consumer_number = number
         s.bill = bill
         s.move(State.BILL)
-        self.slip = {"session_id": s.session_id, "grievance_no": number,
-                     "department": d["department_name_en"], "category": d["category_name_en"],
-                     "mobile_masked": d["mobile_masked"]}
+        self.slip.owe(s.session_id, {
+            "grievance_no": number, "department": d["department_name_en"],
+            "category": d["category_name_en"], "mobile_masked": d["mobile_masked"]})
         self.photo = None  # with central now; the mobile stays for a retried registration
         live.lookup = {"service": "grievance", "grievance_no": number, "draft": dict(d),
                        "departments": []}
@@ -236,34 +246,3 @@ class GrievanceService:
         live.touch()
         log_event(log, "grievance registered", session=s.session_id, grievance=number,
                   mobile=d["mobile_masked"])
-
-    # ---------------------------------------------------------------- the slip at DONE
-
-    def on_state(self, state: dict[str, Any]) -> None:
-        """A kiosk listener: print the grievance slip once its fee session is DONE."""
-        slip = self.slip
-        session = state.get("session") or {}
-        if slip is None or session.get("session_id") != slip["session_id"]:
-            return
-        if state.get("screen") in ("CANCELLED", "TIMEOUT"):
-            self.slip = None
-            return
-        if state.get("screen") != "DONE" or not session.get("amount_paise"):
-            return
-        self.slip, self.mobile = None, ""
-        done = {**slip, "receipt_no": session.get("receipt_no")}
-        self.slip_task = asyncio.get_running_loop().create_task(self._print(done),
-                                                               name="grievance-slip")
-
-    async def _print(self, grievance: dict[str, Any]) -> None:
-        from terminal.status_slip import build_grievance_slip
-
-        printer = self.printer()
-        if printer is None:
-            return
-        try:
-            await printer.print_document(build_grievance_slip(
-                grievance, self.terminal, printer.paper_width_dots))
-            log_event(log, "grievance slip printed", grievance=grievance["grievance_no"])
-        except Exception as exc:  # the number is on the screen and with central
-            log_event(log, "grievance slip not printed", logging.WARNING, error=str(exc)[:200])

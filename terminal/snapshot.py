@@ -84,12 +84,15 @@ def session_view(
 
 # A look-up service's screen (terminal/service_lookup.py); a QR check is VERIFY.
 LOOKUP_SCREENS = {"status": "STATUS", "certificate": "CERTIFICATE"}
+# A form filled in within a fee's session (its IDENTIFY step has its own screen).
+SESSION_FORMS = {"grievance": "GRIEVANCE", "application": "APPLICATION"}
 
 
 def screen_of(s: Session | None, lookup: dict[str, Any] | None) -> str:
     if s is not None:
-        if s.state == State.IDENTIFY and lookup and lookup.get("service") == "grievance":
-            return "GRIEVANCE"
+        form = SESSION_FORMS.get(str((lookup or {}).get("service")))
+        if s.state == State.IDENTIFY and form:
+            return form
         return s.state.value
     if lookup:
         return LOOKUP_SCREENS.get(str(lookup.get("service")), "VERIFY")
@@ -110,8 +113,8 @@ def snapshot(
 ) -> dict[str, Any]:
     s = live.session
     lookup = live.lookup
-    if lookup is not None and lookup.get("service") == "grievance" and s is None:
-        lookup = None  # a grievance's form lives only as long as its session
+    if lookup is not None and lookup.get("service") in SESSION_FORMS and s is None:
+        lookup = None  # a grievance's or an application's form lives only with its session
     state: dict[str, Any] = {
         "seq": seq,
         "screen": screen_of(s, lookup),

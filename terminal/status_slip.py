@@ -126,3 +126,21 @@ def build_grievance_slip(grievance: dict[str, Any], terminal: dict[str, Any],
     p.rule()
     p.line("Keep this slip. Quote the grievance number when you ask about it.")
     return p.done("grievance", {"grievance_no": grievance["grievance_no"]}, now)
+
+
+def build_acknowledgement_slip(ack: dict[str, Any], terminal: dict[str, Any],
+                               width_dots: int = 576, now: datetime | None = None
+                               ) -> PrintDocument:
+    """ack: application_no, service (names), fee receipt: the number and the QR that shows the
+    application's status at any kiosk (EMITRA1|A|<number>)."""
+    p = _Paper(width_dots, terminal)
+    p.hindi("आवेदन की पावती", size_px=HINDI_TITLE_PX)
+    p.line("APPLICATION ACKNOWLEDGEMENT", align="center", bold=True)
+    p.kv("Application", ack["application_no"])
+    p.kv("Service", ack["service_name_en"])
+    p.hindi(ack["service_name_hi"], align="left")
+    p.kv("Fee receipt", ack.get("receipt_no") or "to be confirmed")
+    p.rule()
+    p.line("Scan this QR at any e-Mitra kiosk to see the status:", align="center")
+    p.blocks.append(QRBlock(application_qr(ack["application_no"]), size=QR_MODULE_DOTS))
+    return p.done("acknowledgement", {"application_no": ack["application_no"]}, now)

@@ -27,6 +27,10 @@ async def loaded(h, version=catalogue_seed.VERSION, timeout=10.0):
     raise AssertionError(f"catalogue {catalogue.version()} in force, not {version}")
 
 
+def grievance_tile(state):
+    return next(t for t in state["home"]["tiles"] if t["category"] == "grievance")["services"][0]
+
+
 def tiles(state):
     return {t["category"]: [s["service"] for s in t["services"]]
             for t in state["home"]["tiles"]}
@@ -40,11 +44,12 @@ async def test_catalogue_from_central_is_cached_and_drives_the_home(tmp_path):
         state = await citizen.wait_for(lambda s: s["home"]["version"] == catalogue_seed.VERSION)
         assert tiles(state) == {
             "bills": ["electricity", "water", "phone", "gas"],
+            "applications": ["old_age_pension"],
             "status": ["application_status"],
             "certificates": ["certificate_verify"],
             "grievance": ["grievance"],
-        }  # no application tile: the kiosk has no application flow yet (no dead tiles)
-        grievance = state["home"]["tiles"][3]["services"][0]
+        }
+        grievance = grievance_tile(state)
         assert grievance["fee_paise"] == 500 and grievance["tenders"] == ["cash", "card"]
         gas = [e for e in state["catalogue"] if e["service"] == "gas"][0]
         assert [p["code"] for p in gas["providers"]] == ["RSGL"]
@@ -142,7 +147,7 @@ async def test_malformed_catalogue_keeps_the_last_good_one_and_raises_an_alarm(
         before = cache.read_bytes()
         good = catalogue_seed.catalogue
         bad = good()
-        bad["version"] = "2026.12.2"
+        bad["version"] = "2026.12.8"
         bad["services"][0]["fee_paise"] = "free"
         monkeypatch.setattr(catalogue_seed, "catalogue", lambda: bad)
         assert await h.core.kiosk.citizen.catalogue.refresh() is False
@@ -155,13 +160,13 @@ async def test_malformed_catalogue_keeps_the_last_good_one_and_raises_an_alarm(
 
         # A good new version replaces it, on disk too.
         newer = good()
-        newer["version"] = "2026.12.3"
-        newer["services"][6]["fee_paise"] = 700
+        newer["version"] = "2026.12.9"
+        next(x for x in newer["services"] if x["code"] == "grievance")["fee_paise"] = 700
         monkeypatch.setattr(catalogue_seed, "catalogue", lambda: newer)
         assert await h.core.kiosk.citizen.catalogue.refresh() is True
-        assert json.loads(cache.read_text())["version"] == "2026.12.3"
-        state = await citizen.wait_for(lambda s: s["home"]["version"] == "2026.12.3")
-        assert state["home"]["tiles"][3]["services"][0]["fee_paise"] == 700
+        assert json.loads(cache.read_text())["version"] == "2026.12.9"
+        state = await citizen.wait_for(lambda s: s["home"]["version"] == "2026.12.9")
+        assert grievance_tile(state)["fee_paise"] == 700
 
 
 async def test_corrupt_cache_is_refused_with_an_alarm(tmp_path):

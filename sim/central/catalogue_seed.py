@@ -14,8 +14,9 @@ from typing import Any
 
 from . import seed
 
-VERSION = "2026.12.1"
+VERSION = "2026.12.2"
 GRIEVANCE_PROVIDER = "SAMPARK"  # the grievance fee is a bill of Rajasthan Sampark's
+APPLICATION_PROVIDER = "RJSJE"  # the pension application's fee: the department's bill
 
 
 def _names(en: str, hi: str) -> dict[str, str]:
@@ -76,6 +77,11 @@ PROVIDERS = [
     {"code": "RSGL", "service": "gas", **_names(
         "Rajasthan State Gas Limited", "राजस्थान स्टेट गैस लिमिटेड"),
      "consumer_number": _rule("^[0-9]{10}$", 10, 10), "partial_payment": False,
+     "advance_payment": False, "max_overshoot_paise": 0},
+    {"code": APPLICATION_PROVIDER, "service": "old_age_pension", **_names(
+        "Social Justice and Empowerment Dept. (application fee)",
+        "सामाजिक न्याय एवं अधिकारिता विभाग (आवेदन शुल्क)"),
+     "consumer_number": _rule("^[0-9]{13}$", 13, 13), "partial_payment": False,
      "advance_payment": False, "max_overshoot_paise": 0},
     {"code": GRIEVANCE_PROVIDER, "service": "grievance", **_names(
         "Rajasthan Sampark (grievance fee)", "राजस्थान संपर्क (शिकायत शुल्क)"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -22,6 +23,16 @@ from . import catalogue_seed, seed
 from .store import ApiError, CentralStore
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS applications (
+    application_no TEXT PRIMARY KEY,
+    request_id     TEXT NOT NULL,
+    terminal_id    TEXT NOT NULL,
+    service        TEXT NOT NULL,
+    answers        TEXT NOT NULL,
+    bill_id        TEXT NOT NULL,
+    submitted_at   TEXT NOT NULL,
+    UNIQUE (terminal_id, request_id)
+);
 CREATE TABLE IF NOT EXISTS grievances (
     grievance_no  TEXT PRIMARY KEY,
     request_id    TEXT NOT NULL,
@@ -63,7 +74,7 @@ class ServicesStore:
     # -- applications and certificates (seeded) ----------------------------------------------
 
     def application(self, number: str) -> dict[str, Any]:
-        row = catalogue_seed.APPLICATIONS.get(number)
+        row = catalogue_seed.APPLICATIONS.get(number) or self._submitted(number)
         if row is None:
             raise ApiError(404, "not_found", f"no application {number}")
         service, stage, date, office, status, next_en, next_hi = row
@@ -82,6 +93,65 @@ class ServicesStore:
         return {"certificate_no": number, "result": "genuine", "type": kind,
                 "holder_name": holder, "issued_on": issued_on, "issued_by": issued_by,
                 "status": status, "details": dict(details), "verification": want}
+
+    # -- applications submitted at kiosks ------------------------------------------------------
+
+    def _submitted(self, number: str) -> tuple[str, ...] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT service, submitted_at FROM applications WHERE application_no = ?",
+                (number,)).fetchone()
+        if row is None:
+            return None
+        bill = self.money.find_bill(catalogue_seed.APPLICATION_PROVIDER, number)
+        day = row["submitted_at"][:10]
+        if bill is None or bill["status"] != "paid":
+            return (row["service"], "Waiting for the e-Mitra fee", day, "e-Mitra kiosk",
+                    "awaiting_citizen", "Pay the application fee at the kiosk.",
+                    "कियोस्क पर आवेदन शुल्क जमा करें।")
+        return (row["service"], "Submitted", day, "Tehsil office", "in_progress",
+                "Nothing to do now; the office will verify your documents.",
+                "अभी कुछ नहीं करना है; कार्यालय आपके दस्तावेज़ों की जाँच करेगा।")
+
+    def submit_application(self, body: dict[str, Any], terminal_id: str,
+                           now: float) -> dict[str, Any]:
+        """Idempotent on (terminal, request_id); the fee comes back as a bill to pay."""
+        when = datetime.fromtimestamp(now, UTC)
+        with self._lock:
+            old = self._db.execute(
+                "SELECT application_no FROM applications WHERE terminal_id = ? "
+                "AND request_id = ?", (terminal_id, body["request_id"])).fetchone()
+            if old is None:
+                day = when.strftime("%Y%m%d")
+                count = self._db.execute(
+                    "SELECT COUNT(*) FROM applications WHERE application_no LIKE ?",
+                    (day + "%",)).fetchone()[0]
+                number = f"{day}{count + 1:05d}"
+                service = catalogue_seed.service(body["service"])
+                assert service is not None
+                period = when.strftime("%Y-%m")
+                bill_id = seed.bill_id(catalogue_seed.APPLICATION_PROVIDER, number, period)
+                self.money.add_bills([{
+                    "bill_id": bill_id, "provider": catalogue_seed.APPLICATION_PROVIDER,
+                    "service": service["code"], "consumer_number": number,
+                    "consumer_name": service["name_en"], "period": period,
+                    "due_paise": service["fee_paise"], "due_date": when.strftime("%Y-%m-%d"),
+                    "status": "unpaid"}])
+                self._db.execute(
+                    "INSERT INTO applications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (number, body["request_id"], terminal_id, service["code"],
+                     json.dumps(body["answers"], ensure_ascii=False), bill_id,
+                     when.strftime("%Y-%m-%dT%H:%M:%SZ")))
+            else:
+                number = old["application_no"]
+        bill = self.money.find_bill(catalogue_seed.APPLICATION_PROVIDER, number)
+        assert bill is not None
+        return {"application_no": number, "bill": bill}
+
+    def applications(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM applications ORDER BY application_no")
+            return [dict(r) for r in rows.fetchall()]
 
     # -- grievances --------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ CERTIFICATE_TEXT = ("type", "holder_name", "issued_on", "issued_by", "status")
 CERTIFICATE_TYPES = ("caste", "domicile", "income", "birth", "death", "marriage")
 CERTIFICATE_STATUS = ("valid", "expired", "revoked")
 GRIEVANCE_NO = re.compile(r"[0-9]{13}")
+APPLICATION_NO = re.compile(r"[0-9]{10,16}")
 MAX_DETAILS = 12
 MAX_SHOWN = 120  # characters of any text central sends to be shown or printed
 
@@ -259,6 +260,19 @@ class ReferenceDialect:
         bill = payload["bill"]
         if not isinstance(bill, dict):
             raise _bad("a grievance without its fee bill")
+        return number, _check_bill(bill, str(bill.get("provider")), number)
+
+    async def submit_application(self, request: dict[str, Any]) -> tuple[str, Bill]:
+        """Submit an application (idempotent on request["request_id"]); returns its number and
+        the fee bill, checked like any bill (paid through the bill money path)."""
+        _, payload = await self.client.request("POST", "/v1/applications", body=request)
+        _need(payload, "application_no", "bill")
+        number = payload["application_no"]
+        if not (isinstance(number, str) and APPLICATION_NO.fullmatch(number)):
+            raise _bad("an application without a valid number")
+        bill = payload["bill"]
+        if not isinstance(bill, dict):
+            raise _bad("an application without its fee bill")
         return number, _check_bill(bill, str(bill.get("provider")), number)
 
     async def close(self) -> None:
