@@ -1,7 +1,9 @@
 """The Debian package (debian/): the lock, the site template, the drain before an upgrade, and
 the whole life of the .deb on this machine -- build, lintian, install, check-config and verify
-from /opt/emitra-kiosk, upgrade to a rebuilt higher version with the journal, key, site.toml and
-an edited conffile untouched, purge leaving nothing behind.
+from /opt/emitra-kiosk, the metrics agent (its config valid for promtool, its unit for
+systemd-analyze, the token and labels written, Debian's prometheus.service masked), upgrade to a
+rebuilt higher version with the journal, key, site.toml, the agent's files and an edited
+conffile untouched, purge leaving nothing behind.
 
 The life-cycle test is marked `deb` (deselect with -m "not deb"): it needs root, dpkg and apt,
 and takes a few minutes. CI runs it as root on a fresh Debian 12 machine.
@@ -32,6 +34,8 @@ KIOSK = PREFIX / ".venv" / "bin" / "emitra-kiosk"
 STATE = Path("/var/lib/emitra-kiosk")
 ETC = Path("/etc/emitra-kiosk")
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
+AGENT_UNIT = Path("/lib/systemd/system/emitra-prometheus-agent.service")
+PROMETHEUS_UNIT = Path("/etc/systemd/system/prometheus.service")  # the mask
 
 
 def _requirement_names() -> set[str]:
@@ -262,12 +266,34 @@ def verify_journal() -> dict:
 
 def kept_files() -> dict[str, str]:
     names = [STATE / "journal.sqlite", STATE / "journal.key", ETC / "site.toml",
-             ETC / "ui.toml", Path("/etc/default/emitra-kiosk")]
+             ETC / "ui.toml", Path("/etc/default/emitra-kiosk"), ETC / "heartbeat.token",
+             ETC / "monitoring.env", ETC / "prometheus-agent.yml"]
     return {str(p): sha256(p) for p in names}
+
+
+def check_agent(token: str) -> None:
+    """The metrics agent as installed: config and unit valid for the real tools, the token
+    file for its user only, the labels file, Debian's full server masked."""
+    config = ETC / "prometheus-agent.yml"
+    checked = run(["promtool", "check", "config", str(config)])
+    assert "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
+    verify = subprocess.run(["systemd-analyze", "verify", str(AGENT_UNIT)],
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0 and verify.stdout == verify.stderr == "", (
+        verify.stdout + verify.stderr)
+    hb = ETC / "heartbeat.token"
+    assert hb.read_text() == token + "\n"
+    assert oct(hb.stat().st_mode & 0o777) == "0o640"
+    assert hb.owner() == "root" and hb.group() == "prometheus"
+    labels = (ETC / "monitoring.env").read_text()
+    # The template's placeholder id is no label: empty until [terminal] id is set.
+    assert "EMITRA_TERMINAL_ID=\n" in labels and "EMITRA_DISTRICT=\n" in labels
+    assert os.readlink(PROMETHEUS_UNIT) == "/dev/null"
 
 
 def run_lifecycle(tmp: Path) -> None:
     before = installed_packages()
+    masked_before = PROMETHEUS_UNIT.is_symlink() or PROMETHEUS_UNIT.exists()
     policy = None
     if Path("/run/systemd/system").is_dir() and not POLICY_RC.exists():
         # systemd is init here: deb-systemd-invoke would start the core. policy-rc.d says no.
@@ -288,8 +314,13 @@ def run_lifecycle(tmp: Path) -> None:
     assert installed_packages() == before
     for gone in (PREFIX, ETC, STATE, Path("/var/lib/emitra-kiosk-ui"),
                  Path("/etc/systemd/system/multi-user.target.wants/emitra-kiosk.service"),
-                 Path("/lib/systemd/system/emitra-kiosk.service")):
+                 Path("/lib/systemd/system/emitra-kiosk.service"), AGENT_UNIT,
+                 Path("/etc/systemd/system/multi-user.target.wants/"
+                      "emitra-prometheus-agent.service"),
+                 Path("/var/lib/emitra-prometheus-agent")):
         assert not gone.exists(), f"{gone} left after purge"
+    if not masked_before:  # the mask postinst made is gone with the package
+        assert not PROMETHEUS_UNIT.is_symlink() and not PROMETHEUS_UNIT.exists()
     for user in ("emitra", "emitra-ui"):
         assert subprocess.run(["getent", "passwd", user], capture_output=True).returncode == 2
         assert subprocess.run(["getent", "group", user], capture_output=True).returncode == 2
@@ -308,14 +339,25 @@ def _life(tmp: Path) -> None:
     check_installed("0.1.0")
     conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", "emitra-kiosk"]).stdout
     for conffile in ("/etc/emitra-kiosk/ui.toml", "/etc/default/emitra-kiosk",
-                     "/etc/systemd/timesyncd.conf.d/timesyncd-emitra.conf"):
+                     "/etc/systemd/timesyncd.conf.d/timesyncd-emitra.conf",
+                     "/etc/emitra-kiosk/prometheus-agent.yml"):
         assert conffile in conffiles
-    assert "site.toml" not in conffiles  # secrets: per kiosk, never shipped
+    for per_kiosk in ("site.toml", "heartbeat.token", "monitoring.env"):
+        assert per_kiosk not in conffiles  # secrets and labels: per kiosk, never shipped
     site = ETC / "site.toml"
     assert oct(site.stat().st_mode & 0o777) == "0o640" and site.group() == "emitra"
     assert STATE.owner() == "emitra" and oct(STATE.stat().st_mode & 0o777) == "0o750"
     # No journal yet: verify says so (2) instead of making an empty one.
     assert as_kiosk(str(KIOSK), "verify", "--config", str(site)).returncode == 2
+
+    check_agent(json.loads(as_kiosk(str(KIOSK), "check-config", "--config",
+                                    str(site)).stdout)["heartbeat"]["token"])
+    # No core runs here (no systemd as init, or policy-rc.d): the undo postinst runs is a no-op.
+    undo = run([str(PREFIX / "libexec" / "emitra-kiosk-drain"), "--undo"])
+    assert "not running" in undo.stderr
+    labels = ETC / "monitoring.env"  # the engineer sets the labels; an upgrade keeps them
+    labels.write_text(labels.read_text().replace("EMITRA_DISTRICT=\n", "EMITRA_DISTRICT=Jaipur\n")
+                      .replace("EMITRA_SITE=\n", 'EMITRA_SITE="Jaipur Collectorate"\n'))
 
     written = as_kiosk(str(PREFIX / ".venv" / "bin" / "python"), "-c", WRITE_JOURNAL)
     assert written.returncode == 0, written.stderr
