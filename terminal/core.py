@@ -12,6 +12,7 @@ from drivers.base import DeviceError, DeviceState, DeviceStatus
 from drivers.ports import resolve_port
 from terminal import liveness
 from terminal.central import make_central
+from terminal.clock_trust import ClockTrust
 from terminal.heartbeat import start_heartbeat
 from terminal.journal import Journal
 from terminal.kiosk import Kiosk
@@ -66,6 +67,7 @@ class Core:
         self.acceptor = make_acceptor_from_config(config)
         self.printer = make_printer_from_config(config)
         self.kiosk = Kiosk(config, self.journal, self.central, self.acceptor, self.printer)
+        self.clock_trust = ClockTrust(self.central)
         self.scanner = None
         devices = {"acceptor": self.acceptor, "printer": self.printer}
         if config["scanner"]["enabled"]:
@@ -128,6 +130,7 @@ class Core:
         # The session API first, so a screen can show "completing the last payment" while
         # recovery runs; intents are refused until it is done.
         url = await self.session_api.start()
+        self.kiosk.outbox.check_clock = self.clock_trust.ensure  # recovery posts too
         await self.kiosk.start()
         self._heartbeat = await start_heartbeat(self)
         self.kiosk.maintenance = maintenance_for(self)

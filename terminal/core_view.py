@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from terminal.maint_ports import MaintenanceCore
 
 if TYPE_CHECKING:  # the kiosk imports the flows; the fleet services only read it
+    from terminal.clock_trust import ClockTrust
     from terminal.kiosk import Kiosk
 
 
@@ -28,6 +29,7 @@ class CentralView(Protocol):
 
 class CoreView(MaintenanceCore, Protocol):
     started_monotonic: float
+    clock_trust: ClockTrust  # may postings go out (/health says why not)
 
     @property
     def kiosk(self) -> Kiosk: ...

@@ -1,16 +1,13 @@
-"""Store-and-forward to central. The outbox is a view of the journal, not a second store:
-a payment is pending while its `settled` event has no `posted` event (the journal's pending
-projection, kept in the same transaction as each event), so nothing can be pending in memory
-only. Every post carries the terminal's transaction id as idempotency key, so a retry after a
-lost answer never makes a second payment.
-
-Central is one destination (terminal/central/link.py): while it is down one probe at a time goes
-out on an exponential clock; once it answers the queue drains in order with a few requests in
-flight, so central, not the kiosk, sets the rate. Only central's business refusals are final
-(terminal/central/client.py FINAL_CODES); a final refusal of money already taken becomes a
-refund voucher for that amount plus an alarm, and the voucher is posted like any other.
+"""Store-and-forward to central. The outbox is a view of the journal, not a second store: a
+payment is pending while its `settled` event has no `posted` event (the journal's pending
+projection, kept in the same transaction as each event), so nothing is pending in memory only.
+Every post carries the terminal's transaction id as idempotency key: a retry after a lost answer
+never makes a second payment. Central is one destination (terminal/central/link.py): while it is
+down one probe at a time goes out on an exponential clock; once it answers the queue drains in
+order with a few requests in flight, so central, not the kiosk, sets the rate. Only central's
+business refusals are final (client.py FINAL_CODES); a final refusal of money already taken
+becomes a refund voucher plus an alarm. Nothing goes out before the clock is trusted.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -71,9 +68,9 @@ class Outbox:
         self._task: asyncio.Task | None = None
         self.last_error: str | None = None
         self.attempts = 0  # requests sent to central (tests, bench)
-        # Called with (code, message) for a final refusal; the core may point it at
-        # Maintenance.raise_alarm. Unset, the alarm is journaled as maintenance does it.
+        # (code, message) of a final refusal -> Maintenance.raise_alarm; unset, journaled here.
         self.on_alarm: Callable[[str, str], Any] | None = None
+        self.check_clock: Callable[[], Awaitable[None]] | None = None  # terminal/clock_trust.py
 
     # ------------------------------------------------------------------ one attempt
 
@@ -86,6 +83,8 @@ class Outbox:
             self.link.probing = True
         self.attempts += 1
         try:
+            if self.check_clock is not None:  # nothing goes out with a time nobody checked
+                await self.check_clock()
             result = await call()
         except CentralError as exc:
             self.last_error = str(exc)

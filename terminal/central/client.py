@@ -120,6 +120,7 @@ class CentralClient:
         self.clock = clock
         self.max_reply_bytes = max_reply_bytes
         self.skew_s = 0.0  # central's clock minus ours, from signed Date headers
+        self.time_checked_at: float | None = None  # time.monotonic() of the last Date read
         self._session: aiohttp.ClientSession | None = None
         self.last_success: float | None = None  # time.time() of the last good answer
 
@@ -203,6 +204,7 @@ class CentralClient:
         except (TypeError, ValueError):
             return
         skew = central_now - self.clock()
+        self.time_checked_at = time.monotonic()
         if abs(skew - self.skew_s) > SKEW_TOLERANCE_S:
             log_event(
                 log, "clock corrected from central", logging.WARNING,
