@@ -163,8 +163,9 @@ def _form(raw: dict[str, Any]) -> dict[str, Any]:
     where = f"form {raw.get('code')!r}"
     code = _code(raw, "code", where)
     schema = raw.get("schema")
-    if not isinstance(schema, dict) or schema.get("type") != "object":
-        raise _fail(where, "schema must be a JSON Schema object")
+    if not isinstance(schema, dict) or schema.get("type") != "object" \
+            or not set(schema) <= {"type", "required", "properties"}:
+        raise _fail(where, "schema must be a JSON Schema object of type, required, properties")
     props = schema.get("properties")
     if not isinstance(props, dict) or not 0 < len(props) <= MAX_FORM_FIELDS \
             or not all(isinstance(k, str) and _CODE.fullmatch(k) for k in props):

@@ -70,6 +70,7 @@ def hostile_forms():
     yield edit(lambda f: f[props[0]][props[1]]["name"].update(oneOf=[{}]))
     yield edit(lambda f: f["labels"].pop("mobile"))
     yield edit(lambda f: f[props[0]].update(required=["name", "shoe_size"]))
+    yield edit(lambda f: f[props[0]].update({"$defs": {"a": {"b": {"c": [1] * 1000}}}}))
 
 
 @pytest.mark.parametrize("doc", list(hostile_forms()))

@@ -176,3 +176,34 @@ async def test_grievance_not_offered_when_no_tender_works(tmp_path):
         assert all(t["category"] != "grievance" for t in state["home"]["tiles"])
         result = await citizen.send("grievance_start")
         assert result["message_key"] == "service_unavailable"
+
+
+async def test_a_hostile_registration_reply_is_never_charged(tmp_path, monkeypatch):
+    """Central signs a registration whose fee bill is not the catalogue's fee, not for this
+    grievance, of another provider, or already paid: nothing is charged, the form stays."""
+    from sim.central import services_store
+
+    real = services_store.ServicesStore.register_grievance
+    changes = [
+        lambda r: r["bill"].update(due_paise=50000),
+        lambda r: r["bill"].update(consumer_number="2026120299999"),
+        lambda r: r["bill"].update(provider="JVVNL"),
+        lambda r: r["bill"].update(status="paid"),
+        lambda r: r.update(grievance_no="12AB"),
+        lambda r: r.update(bill=None),
+    ]
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        await ready()
+        await write_grievance(citizen)
+        for change in changes:
+            def hostile(self, *args, change=change):
+                reply = real(self, *args)
+                change(reply)
+                return reply
+
+            monkeypatch.setattr(services_store.ServicesStore, "register_grievance", hostile)
+            result = await citizen.send("grievance_submit")
+            assert result["message_key"] == "central_unavailable"
+            assert citizen.state["screen"] == "GRIEVANCE"
+            assert citizen.state["session"]["due_paise"] == 0
+        assert h.central.payments() == []
