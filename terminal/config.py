@@ -199,6 +199,15 @@ def _check_value(source: Path, dotted: str, default: Any, value: Any) -> Any:
         raise ConfigError(
             f"{where}: must be empty (maintenance off) or the output of `emitra-kiosk hash-pin`"
         )
+    if dotted == "terminal.timezone":
+        from terminal.local_time import zone
+
+        try:
+            zone(value)
+        except ValueError:
+            raise ConfigError(
+                f"{where} = {shown}: not a time zone this machine knows (e.g. \"Asia/Kolkata\")"
+            ) from None
     if dotted == "central.url" and not _url_ok(value):
         raise ConfigError(
             f"{where} = {shown}: must start with http:// or https:// and name a host"

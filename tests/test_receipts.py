@@ -1,4 +1,5 @@
-"""Receipts: model -> PrintDocument (text lines, Hindi images, QR); widths, masking, QR codes."""
+"""Receipts: model -> PrintDocument (text lines, Hindi images, QR); widths, margins, masking, QR
+codes, the kiosk's time zone; every slip rendered to a PNG of the whole paper for a look."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, features
 
 from drivers.base import Feed, ImageBlock, PrintDocument, QRBlock, TextLine
+from drivers.printer.escpos_driver import JobRenderer
+from sim.devices.escpos_printer import render_escpos
+from terminal.config import ConfigError, load_config
+from terminal.receipt_layout import MARGIN_COLS, MARGIN_DOTS, format_local, period_words
+from terminal.receipt_slips import build_payment_slip
 from terminal.receipts import (
     FONT_PATH,
     CollectionSlip,
@@ -24,6 +30,12 @@ from terminal.receipts import (
     mask_consumer_number,
     mask_name,
     render_text_image,
+)
+from terminal.status_slip import (
+    build_acknowledgement_slip,
+    build_certificate_slip,
+    build_grievance_slip,
+    build_status_slip,
 )
 from terminal.verification import (
     parse_qr,
@@ -74,15 +86,20 @@ def voucher(**changes) -> VoucherReceipt:
     return VoucherReceipt(**fields)
 
 
-def slip() -> CollectionSlip:
-    return CollectionSlip(
+def slip(**changes) -> CollectionSlip:
+    fields = dict(
         terminal_id="RJ-JPR-0001",
         location="Jaipur, Collectorate Circle",
         engineer_id="ENG-042",
         collected_at=PAID_AT,
         counts={50000: 12, 20000: 3, 10000: 7},
         total_paise=12 * 50000 + 3 * 20000 + 7 * 10000,
+        period_start=datetime(2026, 11, 16, 5, 0, tzinfo=UTC),
+        vouchers_issued=4,
+        vouchers_paise=18000,
     )
+    fields.update(changes)
+    return CollectionSlip(**fields)
 
 
 def texts(doc: PrintDocument) -> list[str]:
@@ -101,16 +118,54 @@ def qrs(doc: PrintDocument) -> list[str]:
     return [b.data for b in doc.blocks if isinstance(b, QRBlock)]
 
 
+REPRINTED = datetime(2026, 11, 24, 4, 30, tzinfo=UTC)  # 10:00 IST the next day
+TERMINAL = {"id": "RJ-JPR-0001", "location": "Jaipur, Collectorate Circle", "helpline": "181"}
+STATUS = {
+    "application_no": "APP-2026-000123", "service": "old_age_pension", "stage": "Verified",
+    "stage_date": "2026-11-20", "office": "Tehsil office, Sanganer",
+    "next_step_en": "Wait for the sanction letter by post.",
+    "next_step_hi": "मंज़ूरी का पत्र डाक से आएगा।",
+}
+CERT = {
+    "certificate_no": "CERT-2026-0042", "type": "Income", "holder_name": "Ra**** Ku***",
+    "issued_on": "2026-10-01", "issued_by": "Tehsildar, Sanganer", "status": "valid",
+    "details": {"annual_income": "Rs. 1,20,000"}, "verification": "0123456789abcdef",
+}
+
 ALL_DOCS = {
-    "payment": lambda w: build_payment_receipt(payment(), w),
-    "provisional": lambda w: build_payment_receipt(payment(receipt_no=None, provisional=True), w),
-    "duplicate": lambda w: build_payment_receipt(payment(duplicate=True), w),
-    "voucher-change": lambda w: build_payment_receipt(
+    "payment": lambda w: build_payment_slip(payment(), w),
+    "provisional": lambda w: build_payment_slip(payment(receipt_no=None, provisional=True), w),
+    "duplicate": lambda w: build_payment_slip(payment(duplicate=True), w,
+                                              reprinted_at=REPRINTED),
+    "voucher-change": lambda w: build_payment_slip(
         payment(voucher_id="V-20261123-0001", voucher_paise=6000, recovery=True), w
     ),
+    "card": lambda w: build_payment_slip(
+        payment(card_pan_masked="607153******1234", card_auth_code="A1B2C3", notes=[]), w
+    ),
     "voucher": lambda w: build_voucher_receipt(voucher(), w),
+    "voucher-duplicate": lambda w: build_voucher_receipt(
+        voucher(duplicate=True, reprinted_at=REPRINTED), w),
     "collection": lambda w: build_collection_slip(slip(), w),
+    "old-payment": lambda w: build_payment_receipt(payment(), w),  # receipts.py's own builder
+    "status": lambda w: build_status_slip(STATUS, TERMINAL, w, now=PAID_AT),
+    "certificate": lambda w: build_certificate_slip(CERT, TERMINAL, w, now=PAID_AT),
+    "grievance": lambda w: build_grievance_slip(
+        {"grievance_no": "G-2026-0007", "department": "Electricity", "category": "Billing",
+         "mobile_masked": "XXXXXX3210", "receipt_no": "RCPT-000002"}, TERMINAL, w, now=PAID_AT),
+    "acknowledgement": lambda w: build_acknowledgement_slip(
+        {"application_no": "APP-2026-000123", "service_name_en": "Old age pension",
+         "service_name_hi": "वृद्धावस्था पेंशन", "receipt_no": "RCPT-000003"}, TERMINAL, w,
+        now=PAID_AT),
 }
+OURS = {"payment", "provisional", "duplicate", "voucher-change", "card", "voucher",
+        "voucher-duplicate", "collection"}
+
+
+def paper(doc: PrintDocument, width: int) -> Image.Image:
+    """The whole slip as the printer would put it on paper (the ESC/POS simulator's picture)."""
+    (img,) = render_escpos(JobRenderer(width).render(doc), width)
+    return img
 
 
 @pytest.mark.parametrize("width", [576, 384])
@@ -127,6 +182,15 @@ def test_nothing_is_wider_than_the_paper(kind: str, width: int) -> None:
     for img in images(doc):
         assert img.width <= width
         assert img.mode == "1"
+    # The whole paper, as the printer simulator draws it: look at these (tests/README).
+    whole = paper(doc, width)
+    PREVIEW.mkdir(parents=True, exist_ok=True)
+    whole.save(PREVIEW / f"slip-{kind}-{width}.png")
+    if kind in OURS:  # no ink in the 3 mm margins (the QR's quiet zone is its own)
+        ink = whole.point(lambda v: 255 if v < 128 else 0).convert("1")
+        left = ink.crop((0, 0, MARGIN_DOTS - 4, whole.height)).getbbox()
+        right = ink.crop((width - MARGIN_DOTS + 4, 0, width, whole.height)).getbbox()
+        assert left is None and right is None, (kind, left, right)
     # Save every Hindi block for a look (tests/README: check the shaping by eye).
     PREVIEW.mkdir(parents=True, exist_ok=True)
     ims = images(doc)
@@ -139,47 +203,110 @@ def test_nothing_is_wider_than_the_paper(kind: str, width: int) -> None:
     sheet.save(PREVIEW / f"{kind}-{width}-hindi.png")
 
 
+def said(build, *args, **kwargs) -> tuple[PrintDocument, str, str]:
+    """(document, its printer-font text, the text of its images) for one build: the render is
+    watched (not replaced) to learn what each image says."""
+    from terminal import receipt_layout
+
+    seen: list[str] = []
+    real = receipt_layout._render_png
+
+    def recording(text, *rest):
+        seen.append(text)
+        return real(text, *rest)
+
+    receipt_layout._render_png = recording
+    try:
+        doc = build(*args, **kwargs)
+    finally:
+        receipt_layout._render_png = real
+    return doc, joined(doc), "\n".join(seen)
+
+
 def test_payment_receipt_content() -> None:
-    doc = build_payment_receipt(payment())
-    text = joined(doc)
+    doc, text, pictured = said(build_payment_slip, payment())
     assert texts(doc)[0] == "e-Mitra Plus"
     first = doc.blocks[0]
     assert isinstance(first, TextLine) and first.bold and first.double
     assert "RJ-JPR-0001" in text and "Jaipur, Collectorate Circle" in text
-    assert "XXXXXXXX5678" in text and "210412345678" not in text and "2104" not in text
-    assert "Ra**** Ku***" in text and "Ramesh" not in text
-    assert "Rs. 640" in text
+    everything = text + pictured
+    assert "XXXXXXXX5678" in everything and "210412345678" not in everything
+    assert "2104" not in everything
+    assert "Ra**** Ku***" in text and "Ramesh" not in everything
+    # ₹ in both languages, the amount once, "Amount paid" beside its Hindi words (not "due")
+    assert "Rs." not in everything and "देय" not in everything
+    assert "भरी गई रकम / Amount paid\n₹640" in pictured
     assert "Rupees six hundred forty only" in text
-    assert "1 x Rs. 500" in text and "2 x Rs. 100" in text
+    assert "1 × ₹500, 2 × ₹100" in pictured and "₹700" in pictured
+    assert "अक्टूबर 2026 / October 2026" in pictured and "2026-10" not in everything
     assert "RCPT-000001" in text and "T-20261123-0001" in text
     assert "23-11-2026 16:35 IST" in text
+    assert "मदद: 181 / Helpline 181" in pictured
     assert "PROVISIONAL" not in text and "DUPLICATE" not in text and "RECOVERY" not in text
+    assert "PENDING" not in everything
     assert qrs(doc) == ["EMITRA1|R|T-20261123-0001|0123456789abcdef"]
     assert doc.meta["qr"] == qrs(doc)[0]
-    assert len(images(doc)) >= 6  # title, provider, consumer, amount, words, ... in Hindi
+
+
+def test_every_line_keeps_the_margin() -> None:
+    doc = build_payment_slip(payment())
+    for block in doc.blocks:
+        if isinstance(block, TextLine) and block.align == "left":
+            assert block.text.startswith(" " * MARGIN_COLS), block.text
 
 
 def test_flags_are_printed() -> None:
-    text = joined(build_payment_receipt(payment(receipt_no=None, provisional=True)))
+    doc, text, pictured = said(build_payment_slip, payment(receipt_no=None, provisional=True))
     assert "PROVISIONAL - will be confirmed" in text and "PENDING" in text
-    assert "DUPLICATE" in joined(build_payment_receipt(payment(duplicate=True)))
-    assert "RECOVERY RECEIPT" in joined(build_payment_receipt(payment(recovery=True)))
-    # the flags add Hindi lines too
-    plain = len(images(build_payment_receipt(payment())))
-    assert len(images(build_payment_receipt(payment(provisional=True)))) > plain
-    assert len(images(build_payment_receipt(payment(duplicate=True)))) > plain
+    assert pictured.count("अस्थायी रसीद / PENDING") == 2  # a banner at the top and the bottom
+    banners = [i for i in images(doc) if i.width == 576 - 2 * 24]
+    assert len(banners) == 2
+    for img in banners:  # inverted: mostly black
+        assert img.convert("L").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)) < 128
+    # what happens next, and by when (two days after the payment, in IST)
+    assert "25-11-2026" in text and "call 181" in text and "25-11-2026" in pictured
+    doc, text, pictured = said(build_payment_slip, payment(duplicate=True),
+                               reprinted_at=REPRINTED)
+    assert "DUPLICATE - reprinted 24-11-2026 10:00 IST" in text
+    assert "दूसरी प्रति / DUPLICATE" in pictured
+    assert "RECOVERY RECEIPT" in joined(build_payment_slip(payment(recovery=True)))
 
 
 def test_payment_with_voucher_and_charge() -> None:
-    doc = build_payment_receipt(
-        payment(voucher_id="V-9", voucher_paise=6000, service_charge_paise=1000)
-    )
-    text = joined(doc)
-    assert "V-9 Rs. 60" in text and "Rs. 10" in text
+    doc, text, pictured = said(build_payment_slip, payment(
+        voucher_id="V-9", voucher_paise=6000, service_charge_paise=1000))
+    assert "V-9" in text and "₹60" in pictured and "₹10" in pictured
+    assert "अगली बार बिल भरते समय काम आएगी" in pictured
+
+
+def test_card_payment_prints_no_cash_line() -> None:
+    doc, text, pictured = said(build_payment_slip, payment(
+        card_pan_masked="607153******1234", card_auth_code="A1B2C3", notes=[]))
+    assert "607153******1234" in pictured and "A1B2C3" in text
+    assert "Cash in" not in pictured
+
+
+def test_times_follow_the_configured_zone() -> None:
+    assert format_local(PAID_AT, "Asia/Kolkata") == "23-11-2026 16:35 IST"
+    assert format_local(PAID_AT, "UTC") == "23-11-2026 11:05 UTC"
+    _, text, _ = said(build_payment_slip, payment(), zone="UTC")
+    assert "23-11-2026 11:05 UTC" in text
+    assert load_config()["terminal"]["timezone"] == "Asia/Kolkata"
+    with pytest.raises(ConfigError, match="timezone"):
+        load_config(overrides={"terminal": {"timezone": "Mars/Olympus"}})
+    with pytest.raises(ConfigError, match="timezone"):
+        load_config(overrides={"terminal": {"timezone": "../../etc/passwd"}})
+
+
+def test_bill_period_as_a_month() -> None:
+    assert period_words("2026-10") == ("अक्टूबर 2026", "October 2026")
+    assert period_words("2026-01") == ("जनवरी 2026", "January 2026")
+    assert period_words("2026-13") == ("2026-13", "2026-13")
+    assert period_words("Oct-Nov 2026") == ("Oct-Nov 2026", "Oct-Nov 2026")
 
 
 def test_hindi_name_is_masked_and_printed_as_image() -> None:
-    doc = build_payment_receipt(payment(consumer_name="रमेश कुमार"))
+    doc = build_payment_slip(payment(consumer_name="रमेश कुमार"))
     assert "रमेश" not in joined(doc)
     assert mask_name("रमेश कुमार") == "रमे* कुमा*"
     assert mask_name("Ramesh Kumar") == "Ra**** Ku***"
@@ -194,23 +321,27 @@ def test_masking_and_time() -> None:
 
 
 def test_voucher_receipt() -> None:
-    v = voucher(duplicate=True)
-    doc = build_voucher_receipt(v)
-    text = joined(doc)
-    assert "V-20261123-0001" in text and "Rs. 60" in text and "DUPLICATE" in text
-    assert "Rupees sixty only" in text
+    v = voucher(duplicate=True, reprinted_at=REPRINTED)
+    doc, text, pictured = said(build_voucher_receipt, v)
+    assert "V-20261123-0001" in text and "₹60" in pictured and "Rs." not in text + pictured
+    assert "DUPLICATE - reprinted 24-11-2026 10:00 IST" in text
+    assert "Rupees sixty only" in text and "मदद: 181 / Helpline 181" in pictured
     assert qrs(doc) == [voucher_qr(v.voucher_id, v.code)]
     assert parse_qr(qrs(doc)[0]) == ("V", "V-20261123-0001", v.code)
 
 
 def test_collection_slip() -> None:
-    doc = build_collection_slip(slip())
-    text = joined(doc)
+    doc, text, pictured = said(build_collection_slip, slip())
     assert "ENG-042" in text and "23-11-2026 16:35 IST" in text
-    assert "Rs. 7,300" in text and "MISMATCH" not in text
-    assert "Rs. 500 x   12 = Rs. 6,000" in text
-    bad = CollectionSlip(**{**slip().__dict__, "total_paise": 1})
+    assert "From      : 16-11-2026 10:30 IST" in text  # the period's start
+    assert "₹7,300" in pictured and "MISMATCH" not in text
+    assert "Vouchers issued: 4 (₹180)" in pictured
+    assert any("sign" in t for t in texts(doc))  # cash_collection.slip_with_count's anchor
+    bad = slip(total_paise=1)
     assert "MISMATCH" in joined(build_collection_slip(bad))
+    _, text, pictured = said(build_collection_slip, slip(period_start=None,
+                                                         vouchers_issued=None))
+    assert "first collection" in text and "Vouchers" not in pictured
 
 
 def test_long_hindi_text_wraps_to_the_paper() -> None:
