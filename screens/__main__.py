@@ -22,13 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=800)
     parser.add_argument("--language", choices=("hi", "en"), default="hi")
     parser.add_argument("--location", default="")
+    parser.add_argument("--timezone", default="Asia/Kolkata", help="the header clock's zone")
     parser.add_argument("--voice", action="store_true")
     parser.add_argument("--pin-shuffle", action="store_true")
     parser.add_argument("--idle-return-s", type=float, default=60.0)
     parser.add_argument("--drive", action="store_true", help="take test commands on stdin")
     args = parser.parse_args(argv)
     config = {
-        "terminal": {"language": args.language, "location": args.location},
+        "terminal": {"language": args.language, "location": args.location,
+                     "timezone": args.timezone},
         "ui": {
             "width": args.width,
             "height": args.height,

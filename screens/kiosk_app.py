@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from screens.i18n import Translator
 from screens.voice import Voice
 from screens.widgets import register_fonts
 from terminal.api_messages import MAINTENANCE
+from terminal.local_time import DEFAULT_ZONE, clock, known_zone
 
 log = logging.getLogger("screens")
 
@@ -57,6 +59,8 @@ class KioskApp(App):
         self.lang = (config.get("terminal") or {}).get("language", "hi")
         self.location = (config.get("terminal") or {}).get("location", "")
         self.helpline = (config.get("terminal") or {}).get("helpline", "")
+        # The header clock reads the kiosk's zone, never the OS's (often UTC on a kiosk image).
+        self.zone = known_zone((config.get("terminal") or {}).get("timezone"), DEFAULT_ZONE)
         self.idle_return_s = float(ui.get("idle_return_s", 60))
         self.pin_shuffle = bool(ui.get("pin_shuffle", False))
         self.voice = Voice(bool(ui.get("voice", False)), str(ui.get("voice_engine", "espeak-ng")))
@@ -165,6 +169,7 @@ class KioskApp(App):
         terminal = state.get("terminal") or {}
         self.location = terminal.get("location", self.location)
         self.helpline = terminal.get("helpline", self.helpline)
+        self.zone = known_zone(terminal.get("timezone"), self.zone)
         if state.get("language") in ("hi", "en") and state["language"] != self.lang:
             self.lang = state["language"]
         session = state.get("session") or {}
@@ -343,7 +348,7 @@ class KioskApp(App):
     # ------------------------------------------------------------------ timers
 
     def _tick_clock(self, _dt) -> None:
-        self.clock_text = time.strftime("%H:%M")
+        self.clock_text = clock(datetime.now(UTC), self.zone)
         if self._done_state is not None and not self.holding_done():
             self.render()  # the held done screen's time is up
         self._render_more_time()

@@ -52,3 +52,15 @@ def stamp(moment: datetime, name: str = DEFAULT_ZONE) -> str:
 def clock(moment: datetime, name: str = DEFAULT_ZONE) -> str:
     """ "16:35": the header clock."""
     return f"{local(moment, name):%H:%M}"
+
+
+def known_zone(name: object, fallback: str = DEFAULT_ZONE) -> str:
+    """`name` if it is a zone this machine knows, else `fallback` (a state from the core or a
+    config typo must not stop the screen's clock)."""
+    if isinstance(name, str):
+        try:
+            zone(name)
+            return name
+        except ValueError:
+            pass
+    return fallback

@@ -4,10 +4,29 @@ the core gives up. Screenshots: docs/screens/paying-returned-*.png, identify-mor
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from screens.drive_client import UIProcess
 from tests.harness import KioskHarness
 from tests.test_ui import BILL, screen, shot, to_identify
+
+
+async def test_header_clock_reads_the_configured_zone(tmp_path):
+    """The kiosk image's OS clock is often UTC: the header shows [terminal] timezone."""
+    async with KioskHarness(tmp_path) as h:
+        for zone, offset in (("Asia/Kolkata", timedelta(hours=5, minutes=30)),
+                             ("UTC", timedelta(0))):
+            ui = UIProcess(h.session_url, extra_args=["--timezone", zone])
+            await ui.start(log_dir=tmp_path / f"ui-{zone.replace('/', '-')}")
+            try:
+                shown = (await ui.wait("attract"))["texts"]["clock"]
+                now = datetime.now(UTC) + offset
+                near = {f"{now + timedelta(minutes=d):%H:%M}" for d in (-1, 0, 1)}
+                assert shown in near, (zone, shown, near)
+            finally:
+                await ui.close()
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
