@@ -282,3 +282,16 @@ async def test_status_line_names_every_out_of_service_reason(tmp_path):
         line = status_line(h.core)
         assert line.startswith("out of service (control_room, device)"), line
         assert "printer user_error/paper_out" in line
+
+
+def test_an_earlier_cores_beat_is_not_taken_for_a_silent_supervisor():
+    """Two cores in one process (tests, benches): the first one's last beat, long ago, must not
+    make the second one's liveness withhold pings before its own supervisor had a chance."""
+    now = [1000.0]
+    liveness.beat()  # the earlier core's supervisor, then that core stops
+    live = liveness.Liveness(supervised=True, interval_s=10, clock=lambda: now[0])
+    now[0] += 5  # inside the grace period of 2 intervals
+    assert live.healthy() == (True, "")
+    now[0] += 30  # past it, and still no beat of ours: silent
+    ok, reason = live.healthy()
+    assert not ok and reason == "device supervisor silent 35s"
