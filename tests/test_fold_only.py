@@ -63,3 +63,13 @@ def test_the_grep_finds_what_it_should() -> None:
     for line in ("if s.opened == True:", "x = s.amount_paise", "fn(amount_paise=s.due)",
                  "s.credits[n] == 5", "doc in s.printed"):
         assert not (ASSIGN.search(line) or CREDIT.search(line) or SET_CHANGE.search(line)), line
+
+
+def test_no_core_module_over_400_lines():
+    """One module one job (issue 11): the core's modules stay small enough to read whole."""
+    long = [
+        f"{path.relative_to(TERMINAL.parent)}: {n} lines"
+        for path in sorted(TERMINAL.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    ]
+    assert not long, "split these:\n" + "\n".join(long)
