@@ -5,7 +5,8 @@ Everything a kiosk shows or charges for a service is data here, not code on the 
 citizen fee (the e-Mitra schedule: an application ₹10, a grievance ₹5, a utility bill nothing),
 the tenders each service takes at the kiosk, consumer-number rules per provider, partial and
 advance payment per provider, and the application form definitions. Bump VERSION on any change:
-kiosks cache the catalogue by version.
+kiosks cache the catalogue by version. Provider names are those kiosks showed before the catalogue
+came from central (screens and their screenshots rely on them).
 """
 
 from __future__ import annotations
@@ -55,27 +56,27 @@ SERVICES = [
 _ELECTRICITY = _rule("^[0-9]{6,16}$", 6, 16)  # K-numbers are 12 digits; old ones are shorter
 PROVIDERS = [
     {"code": "JVVNL", "service": "electricity", **_names(
-        "Jaipur Vidyut Vitran Nigam", "जयपुर विद्युत वितरण निगम"),
+        "Jaipur Vidyut Vitran Nigam (JVVNL)", "जयपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
      "max_overshoot_paise": 500000},
     {"code": "AVVNL", "service": "electricity", **_names(
-        "Ajmer Vidyut Vitran Nigam", "अजमेर विद्युत वितरण निगम"),
+        "Ajmer Vidyut Vitran Nigam (AVVNL)", "अजमेर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
      "max_overshoot_paise": 500000},
     {"code": "JdVVNL", "service": "electricity", **_names(
-        "Jodhpur Vidyut Vitran Nigam", "जोधपुर विद्युत वितरण निगम"),
+        "Jodhpur Vidyut Vitran Nigam (JdVVNL)", "जोधपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
      "max_overshoot_paise": 500000},
     {"code": "PHED", "service": "water", **_names(
-        "Public Health Engineering Department", "जन स्वास्थ्य अभियांत्रिकी विभाग"),
+        "Public Health Engineering Dept. (PHED)", "जन स्वास्थ्य अभियांत्रिकी विभाग"),
      "consumer_number": _rule("^[0-9]{6,16}$", 6, 16), "partial_payment": True,
      "advance_payment": False, "max_overshoot_paise": 0},
     {"code": "BSNL", "service": "phone", **_names(
-        "Bharat Sanchar Nigam Limited", "भारत संचार निगम लिमिटेड"),
+        "BSNL phone and broadband", "बीएसएनएल फ़ोन और ब्रॉडबैंड"),
      "consumer_number": _rule("^0[0-9]{9,10}$", 10, 11), "partial_payment": False,
      "advance_payment": True, "max_overshoot_paise": 200000},
     {"code": "RSGL", "service": "gas", **_names(
-        "Rajasthan State Gas Limited", "राजस्थान स्टेट गैस लिमिटेड"),
+        "Rajasthan State Gas (RSGL)", "राजस्थान स्टेट गैस लिमिटेड"),
      "consumer_number": _rule("^[0-9]{10}$", 10, 10), "partial_payment": False,
      "advance_payment": False, "max_overshoot_paise": 0},
     {"code": APPLICATION_PROVIDER, "service": "old_age_pension", **_names(
