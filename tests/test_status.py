@@ -116,3 +116,24 @@ async def test_hostile_status_replies_are_refused(tmp_path, monkeypatch):
             result = await citizen.send("status_lookup", number=PENSION)
             assert result["message_key"] == "central_unavailable", change
             assert citizen.state["lookup"]["result"] is None
+
+
+async def test_slip_without_paper_is_said_and_can_be_asked_again(tmp_path):
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        await ready(h)
+        assert (await citizen.send("status_start"))["ok"]
+        assert (await citizen.send("status_lookup", number=PENSION))["ok"]
+        await citizen.wait_for(lambda s: (s["lookup"] or {}).get("status") == "done")
+        h.printer_sim.set_paper("out")
+        result = await citizen.send("status_print")
+        assert result["ok"] is False and result["message_key"] == "slip_print_failed"
+        state = await citizen.wait_for(
+            lambda s: "printer_out_of_paper" in s["services"]["reasons"])
+        assert state["lookup"]["printed"] is False
+        h.printer_sim.set_paper("ok")
+        for _ in range(50):  # the watchdog sees the paper back
+            if (await citizen.send("status_print"))["ok"]:
+                break
+            await asyncio.sleep(0.2)
+        assert citizen.state["lookup"]["printed"] is True
+        assert await h.printer_sim.wait_for_receipts(1, timeout=10)
