@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import catalogue_seed, seed
+from . import catalogue_seed, seed, voucher_routes
 from .state import MAX_PAISE, STATE, TERMINAL_ID, CentralState, bad_request, json_object
 from .store import ApiError
 
@@ -103,8 +103,10 @@ async def post_payment(request: web.Request) -> web.Response:
         or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in notes)
     ):
         raise bad_request("field 'notes' must be a list of positive integers (paise)")
+    voucher_routes.check_payment(body)
     state = request.app[STATE]
     status, reply = state.store.post_payment(body, request[TERMINAL_ID], state.clock())
+    voucher_routes.record_payment(request, body)
     return web.json_response(reply, status=status)
 
 
@@ -114,6 +116,7 @@ async def post_voucher(request: web.Request) -> web.Response:
     want_id(body, "txn_id", nullable=True)
     want_int(body, "amount_paise", minimum=1)
     want_str(body, "issued_at", nullable=True)
+    voucher_routes.check_voucher(request, body)
     state = request.app[STATE]
     status, reply = state.store.create_voucher(body, request[TERMINAL_ID], state.clock())
     return web.json_response(reply, status=status)
@@ -121,13 +124,15 @@ async def post_voucher(request: web.Request) -> web.Response:
 
 async def get_voucher(request: web.Request) -> web.Response:
     voucher_id = request.match_info["voucher_id"]
-    return web.json_response(request.app[STATE].store.get_voucher(voucher_id))
+    reply = request.app[STATE].store.get_voucher(voucher_id)
+    return web.json_response(voucher_routes.voucher_view(request, voucher_id, reply))
 
 
 async def redeem_voucher(request: web.Request) -> web.Response:
     body = await json_object(request)
     txn_id = want_id(body, "txn_id")
     assert txn_id is not None
+    voucher_routes.check_redeem(request, request.match_info["voucher_id"], body)
     state = request.app[STATE]
     reply = state.store.redeem_voucher(request.match_info["voucher_id"], txn_id, state.clock())
     return web.json_response(reply)

@@ -22,7 +22,15 @@ from aiohttp import web
 
 from sim.devices.card import TEST_AC_KEY
 
-from . import application_routes, b2b_routes, catalogue_routes, controls, handlers, services_store
+from . import (
+    application_routes,
+    b2b_routes,
+    catalogue_routes,
+    controls,
+    handlers,
+    services_store,
+    voucher_routes,
+)
 from .middleware import check_auth, inject_faults, json_errors, log_requests, sign_replies
 from .state import CARD_LIMIT_PAISE, DEFAULT_TERMINALS, STATE, CentralState
 from .store import CentralStore
@@ -52,6 +60,7 @@ def _build_app(state: CentralState, close_store: bool) -> web.Application:
     r.add_post("/v1/card/authorisations", handlers.post_card_authorisation)
     catalogue_routes.add_routes(r)  # the catalogue and the citizen services
     application_routes.add_routes(r)
+    voucher_routes.attach(app)  # voucher terms, release, advance credits
     services_store.attach(app, state.store, state.store.receipt_key, close_with_app=close_store)
     r.add_post("/_sim/fail", controls.sim_fail)
     r.add_get("/_sim/payments", controls.sim_payments, allow_head=False)
