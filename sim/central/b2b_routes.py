@@ -52,6 +52,7 @@ SERVICES = {
     ("4001", "1"): ("BSNL", "0901"),
     ("5001", "1"): ("RSGL", "1001"),
     ("6001", "1"): ("SAMPARK", "0070"),  # the grievance fee (catalogue_seed.GRIEVANCE_PROVIDER)
+    ("7001", "1"): ("RJSJE", "2235"),  # an application's fee (catalogue_seed.APPLICATION_PROVIDER)
 }
 PROVIDER_IDS = {provider: ids for ids, (provider, _) in SERVICES.items()}
 WINDOW_S = 300
