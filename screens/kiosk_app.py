@@ -20,6 +20,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from screens import maint, views
 from screens.client import SessionLink
 from screens.i18n import Translator
+from screens.sound import Chime
 from screens.voice import Voice
 from screens.widgets import register_fonts
 from terminal.api_messages import MAINTENANCE
@@ -30,7 +31,7 @@ log = logging.getLogger("screens")
 KV_FILE = Path(__file__).resolve().parent / "layout.kv"
 LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "unavailable", "maintenance")
 HINT_SECONDS = 4.0
-TIMED_SCREENS = ("IDENTIFY", "BILL", "PAYING")  # the core's deadline runs on these
+TIMED_SCREENS = ("IDENTIFY", "BILL", "PAYING", "CARD")  # the core's deadline runs on these
 COUNTDOWN_FROM_S = 30  # the header shows the seconds left from here down
 DONE_HOLD_S = 30.0  # the done screen stays until a tap or this long, whatever the core does
 LOCAL_ASK_S = 20  # number entry and bill: "more time?" this long before the core gives up
@@ -65,6 +66,8 @@ class KioskApp(App):
         self.pin_shuffle = bool(ui.get("pin_shuffle", False))
         self.voice = Voice(bool(ui.get("voice", False)), str(ui.get("voice_engine", "espeak-ng")))
         self.link = SessionLink(url, self.on_state, self.on_connection)
+        self.chime = Chime()
+        self._card_done_for: str | None = None
         self.state: dict[str, Any] = {}
         self.connected = False
         self.local = "attract"  # where the citizen is while the core is IDLE
@@ -330,6 +333,13 @@ class KioskApp(App):
             self._done_state = None
             return False
         return True
+
+    def card_done(self, session_id: str | None) -> None:
+        """Once per session: a chime for "take your card" (the screen's prompt speaks it)."""
+        if session_id is None or session_id == self._card_done_for:
+            return
+        self._card_done_for = session_id
+        self.chime.play()
 
     def finish_done(self) -> None:
         self._done_state = None

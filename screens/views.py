@@ -117,6 +117,20 @@ class AttractScreen(KioskScreen):
         return False
 
 
+def home_bills(state: dict[str, Any]) -> set[str] | None:
+    """The bill services state.home offers now (the core's rule: a flow, and a tender that
+    works), or None when the core sends no state.home (then the catalogue and cash decide)."""
+    home = state.get("home")
+    if not isinstance(home, dict) or not isinstance(home.get("tiles"), list):
+        return None
+    found: set[str] = set()
+    for tile in home["tiles"]:
+        for svc in (tile.get("services") or []) if isinstance(tile, dict) else []:
+            if isinstance(svc, dict) and svc.get("kind") == "bill" and svc.get("service"):
+                found.add(str(svc["service"]))
+    return found
+
+
 class HomeScreen(KioskScreen):
     prompt_key = "home_title"
 
@@ -129,7 +143,9 @@ class HomeScreen(KioskScreen):
         services = state.get("services") or {}
         cash = bool(services.get("cash_payment"))
         lookup = bool(services.get("lookup", True))
-        key = (app.lang, tuple(sorted(x for x in offered if x)), cash, lookup)
+        usable = home_bills(state)  # None: an older core without state.home
+        key = (app.lang, tuple(sorted(x for x in offered if x)), cash, lookup,
+               tuple(sorted(usable)) if usable is not None else None)
         if key != self._built_for:
             self._built_for = key
             grid = self.ids.tiles
@@ -137,26 +153,26 @@ class HomeScreen(KioskScreen):
             for tid, icon, title, subtitle, service in HOME_TILES:
                 if service == VERIFY:
                     available = lookup
+                elif usable is not None:
+                    available = service in usable
                 else:
                     available = service is not None and service in offered and cash
                 stopped = not available and service in offered and service != VERIFY
+                if not available and not stopped:
+                    continue  # leads nowhere on this machine: not drawn at all
                 tile = Tile(
                     tid=tid,
                     icon=icon,
                     title=app.tr(title),
-                    subtitle=app.tr(
-                        subtitle if available else ("degraded_tile" if stopped else "tile_soon")
-                    ),
+                    subtitle=app.tr(subtitle if available else "degraded_tile"),
                     soon=not available,
                 )
                 if stopped:
-                    tile.disabled = True  # cash payment is stopped: the banner says why
-                elif available and service == VERIFY:
+                    tile.disabled = True  # payment is stopped: the banner says why
+                elif service == VERIFY:
                     tile.bind(on_release=lambda _w: app.start_verify())
-                elif available:
-                    tile.bind(on_release=lambda _w, s=service: app.choose_service(s))
                 else:
-                    tile.bind(on_release=lambda _w, t=title: app.show_unavailable(t))
+                    tile.bind(on_release=lambda _w, s=service: app.choose_service(s))
                 grid.add_widget(tile)
         self.ids.banner.shown = not cash and lookup
         self.ids.banner_text.text = self.banner_text(app, services) if not cash else ""
@@ -401,8 +417,14 @@ class ProcessingScreen(KioskScreen):
         }.get(screen or "", "please_wait")
         self.ids.title.text = app.tr(title)
         key = message_key(state)
+        session = session_of(state)
+        if session.get("paid_by_card"):
+            # approved: the card first, with a chime, before the receipt comes out
+            key = "take_card"
+            app.card_done(session.get("session_id"))
+        self.prompt_key = "take_card" if session.get("paid_by_card") else "please_wait"
         self.ids.step.text = app.tr(key) if key and key != title else ""
-        self.ids.safe_box.shown = bool(session_of(state).get("cash_in_machine"))
+        self.ids.safe_box.shown = bool(session.get("cash_in_machine"))
 
     def shown(self, app) -> None:
         self._spin(True)
@@ -552,6 +574,11 @@ class VerifyScreen(KioskScreen):
         wants_help = VERIFY_VERDICTS.get(key) in ("bad", "warn") and bool(helpline)
         self.ids.helpline.shown = wants_help
         self.ids.helpline.text = app.tr("oos_helpline", number=helpline) if wants_help else ""
+        upi = key == "qr_upi_not_accepted"
+        card = bool((state.get("services") or {}).get("card_payment"))
+        self.ids.pay_here.shown = upi
+        self.ids.pay_here.text = app.tr("upi_pay_cash_card" if card else "upi_pay_cash") if upi \
+            else ""
 
     @staticmethod
     def details(app, state: dict[str, Any], result: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -15,6 +15,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from screens.balance import balanced_width
 from screens.fmt import script_of
 
 # Colours (WCAG AA on the light background; one accent; red only for problems, green for done).
@@ -100,6 +101,8 @@ class KLabel(Label):
     # Type size in px at 1280x800: scaled by the window and, unless latin, +15 % for Hindi.
     base = NumericProperty(30)
     latin = BooleanProperty(False)
+    # Titles: lines of even length (screens/balance.py), no word left alone on a line.
+    balance = BooleanProperty(False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -111,7 +114,14 @@ class KLabel(Label):
 
     def on_text(self, *_args) -> None:
         self._pick_font()
+        self._wrap()
         self._fit()
+
+    def on_font_size(self, *_args) -> None:
+        self._wrap()
+
+    def on_balance(self, *_args) -> None:
+        self._wrap()
 
     def _pick_font(self) -> None:
         name, script = font_for(self.text)
@@ -121,7 +131,23 @@ class KLabel(Label):
             self.font_script_name = script
 
     def _wrap(self, *_args) -> None:
-        self.text_size = (max(1, self.width - 2 * self.inset), None)
+        limit = max(1, self.width - 2 * self.inset)
+        if self.balance and self.text:
+            limit = self._balanced(limit)
+        self.text_size = (limit, None)
+
+    def _balanced(self, limit: float) -> float:
+        """Measure each word with this label's font, then narrow the wrap width (centred, so
+        the title stays in the middle) until the lines are even."""
+        from kivy.core.text import Label as CoreLabel
+
+        probe = CoreLabel(font_name=self.font_name, font_size=self.font_size, bold=self.bold,
+                          font_script_name=self.font_script_name)
+        words = self.text.split()
+        widths = [probe.get_extents(word)[0] for word in words]
+        space = probe.get_extents("a a")[0] - probe.get_extents("aa")[0]
+        # a little slack: the label's own wrap measures whole lines, not word by word
+        return min(limit, balanced_width(widths, max(space, 1.0), limit) * 1.03 + 4)
 
     def _fit(self, *_args) -> None:
         if self.auto_height:

@@ -173,7 +173,7 @@ async def test_done_says_bill_not_paid_and_money_is_on_the_voucher(tmp_path, lan
                     "All your money, ₹400, is on two voucher slips (₹350 and ₹50)"
                     " — use them when you next pay a bill"
                 )
-                assert texts["take"] == "Take both your slips"
+                assert texts["take"] == "Take your slips (2)"
                 assert "success" not in every.lower() and "receipt" not in every.lower()
             # nothing claims the bill was paid, no receipt number, no "confirmed later"
             assert {"done_amount", "receipt_no", "provisional"}.isdisjoint(texts)

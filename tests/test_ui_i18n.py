@@ -70,7 +70,7 @@ def test_every_qr_verdict_has_a_mark_and_the_parser_keys_are_covered():
     )
     assert set(VERIFY_VERDICTS.values()) <= {"good", "bad", "warn", "info"}
     hi, en = catalogue("hi"), catalogue("en")
-    assert hi["qr_upi_not_accepted"] == "इस मशीन पर यूपीआई भुगतान नहीं होता"
+    assert hi["qr_upi_not_accepted"] == "यह यूपीआई का क्यूआर कोड है — इस मशीन पर यूपीआई से भुगतान नहीं होता"
     assert hi["qr_receipt_genuine"] == "यह रसीद असली है"
     assert hi["qr_aadhaar_not_needed"].startswith("आधार की ज़रूरत नहीं है")
     for key, verdict in VERIFY_VERDICTS.items():

@@ -28,7 +28,8 @@ WORDS = {
         "scan": "क्यूआर कोड दिखाएँ",
         "genuine": "यह रसीद असली है",
         "not_genuine": "यह रसीद हमारे रिकॉर्ड में नहीं मिली — मदद के लिए हेल्पलाइन पर फ़ोन करें",
-        "upi": "इस मशीन पर यूपीआई भुगतान नहीं होता",
+        "upi": "यह यूपीआई का क्यूआर कोड है — इस मशीन पर यूपीआई से भुगतान नहीं होता",
+        "pay_here": "नोट डालकर बिल भरें",
         "wait": "थोड़ा रुकें",
         "tile": "प्रमाण-पत्र जाँचें",
         "provider": "जन स्वास्थ्य अभियांत्रिकी विभाग",
@@ -37,7 +38,8 @@ WORDS = {
         "scan": "Show the QR code",
         "genuine": "This receipt is genuine",
         "not_genuine": "This receipt is not in our records — call the helpline for help",
-        "upi": "UPI payments cannot be made at this machine",
+        "upi": "This is a UPI code — this machine does not take UPI payments.",
+        "pay_here": "Pay a bill with notes",
         "wait": "Please wait",
         "tile": "Check a receipt or certificate",
         "provider": "Public Health Engineering Dept. (PHED)",
@@ -139,9 +141,11 @@ async def test_verify_a_printed_receipt_then_a_upi_code(tmp_path, lang):
         texts = upi["texts"]
         assert texts["verify_verdict"] == words["upi"]
         assert "verify_amount" not in texts and "verify_receipt_no" not in texts
+        # the way forward: pay a bill here (no card reader in this rig: notes only)
+        assert texts["verify_pay_here"] == words["pay_here"]
         await shot(ui, "verify-upi", lang)
 
-        await ui.tap("back")
+        await ui.tap("verify_pay_here")
         await ui.wait("home")
         await asyncio.sleep(0.2)
         assert h.core.kiosk.lookup is None and h.core.kiosk.session is None
