@@ -26,6 +26,7 @@ START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH = (
     "start", "consumer", "confirm", "back", "cancel", "finish"
 )
 LANGUAGE, MORE_TIME, VERIFY, SCAN = "language", "more_time", "verify", "scan"
+VOUCHER = "voucher"  # {"code": voucher id typed} at the bill or paying step
 MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
 # The citizen services (terminal/status_service.py, certificate_service.py,
 # grievance_service.py); a grievance's fee is then paid with confirm / pay_card like a bill.
@@ -46,7 +47,7 @@ SERVICE_INTENTS = (
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
-    MAINTENANCE, PAY_CARD, CARD_PIN, *SERVICE_INTENTS,
+    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, *SERVICE_INTENTS,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
@@ -108,6 +109,12 @@ SERVICE_MESSAGE_KEYS = (
     "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review", "form_fill",
     "form_has_errors", "form_review", "form_refused", "form_value_required", "form_value_length",
     "form_value_invalid", "form_date_invalid", "form_check_digit_wrong",
+)
+# Vouchers taken in toward a bill (terminal/voucher_redeem.py): sent like MESSAGE_KEYS; they join
+# it once screens/locale carries both languages for them.
+VOUCHER_MESSAGE_KEYS = (
+    "voucher_used", "voucher_used_rest", "voucher_already_used", "voucher_expired",
+    "voucher_not_found", "voucher_other_consumer", "voucher_code_invalid",
 )
 
 

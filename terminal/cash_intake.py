@@ -26,6 +26,7 @@ from drivers.base import (
     StatusChanged,
 )
 from terminal import events as E
+from terminal.advance_credit import overshoot_limit
 from terminal.found_notes import last_stack_intent
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
@@ -89,6 +90,11 @@ class CashIntake:
         self.device_status = device_status
         self.set_device = set_device
         self.enabled_notes: set[int] | None = None  # what the acceptor was last told
+        self.advance_on = False  # [payment] advance_credit (voucher_redeem.voucher_flow sets it)
+
+    def _limit(self, s: Session) -> int:
+        """How far the last note may overshoot: per provider (terminal/advance_credit.py)."""
+        return overshoot_limit(s.provider, self.max_overpay, self.advance_on)
 
     # ------------------------------------------------------------------ note policy
 
@@ -99,7 +105,7 @@ class CashIntake:
         if self.acceptor is None or s is None or s.state != State.PAYING:
             return set()
         known = set(self.acceptor.denominations()) or self.accepted_paise
-        return allowed_notes(s.remaining_paise, self.max_overpay, self.accepted_paise & known)
+        return allowed_notes(s.remaining_paise, self._limit(s), self.accepted_paise & known)
 
     async def update_acceptor(self) -> None:
         """Enable exactly the notes that may go in now (none outside PAYING)."""
@@ -143,7 +149,7 @@ class CashIntake:
         s = live.session
         if isinstance(event, NoteInEscrow):
             take = s is not None and s.state == State.PAYING and event.paise in allowed_notes(
-                s.remaining_paise, self.max_overpay, self.accepted_paise)
+                s.remaining_paise, self._limit(s), self.accepted_paise)
             if not take:
                 await acceptor.return_note()
                 live.last_returned = _returned(event.paise, "too_much", "note_too_large")

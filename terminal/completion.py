@@ -18,9 +18,14 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceState, DeviceStatus, PrintError
 from terminal import events as E
+from terminal.advance_credit import enabled as advance_enabled
+from terminal.advance_credit import takes_advance
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
-from terminal.session import Session, State, fold, settlement
+from terminal.session import Session, State, fold, split
+from terminal.voucher_redeem import voucher_flow
+
+__all__ = ["Completion", "OutboxLike", "PrinterLike", "Redemptions", "printer_ok", "voucher_flow"]
 
 log = logging.getLogger("kiosk")
 
@@ -33,6 +38,14 @@ class OutboxLike(Protocol):
     async def post_payment(self, s: Session) -> Any: ...
 
     async def post_voucher(self, s: Session) -> Any: ...
+
+
+class Redemptions(Protocol):
+    """Vouchers taken in toward a bill (terminal/voucher_redeem.py)."""
+
+    async def wait(self, s: Session) -> None: ...
+
+    async def resolve(self, s: Session) -> None: ...
 
 
 class PrinterLike(Protocol):
@@ -74,17 +87,25 @@ class Completion:
         self.stop_intake = stop_intake  # the acceptor takes no more notes once settled
         self.on_cash_settled = on_cash_settled  # the audit photo of a cash payment
         self.finishing: asyncio.Task | None = None
+        self.redemptions: Redemptions | None = None  # set with the voucher flow
+        self.advance_on = advance_enabled(config)
 
     # ------------------------------------------------------------------ settle
 
     async def settle(self, s: Session, recovery: bool = False, txn_id: str | None = None) -> None:
-        """Decide where every credited paise goes (payment and/or voucher), durably, once."""
-        amount, voucher = settlement(s.paid_paise + s.card_paise, s.due_paise)
+        """Decide where every paise taken goes (payment, advance credit, voucher), durably, once.
+        A voucher redemption still waiting for central's answer is awaited first."""
+        if self.redemptions is not None and not recovery:
+            await self.redemptions.wait(s)
+        advance_ok = takes_advance(s.provider, self.advance_on)
+        amount, advance, voucher = split(s.paid_paise + s.card_paise, s.due_paise, advance_ok)
+        txn_id = txn_id or s.redeem_txn_id  # the vouchers' redemption id is the payment's
         settled = E.Settled(
             txn_id=(txn_id or new_id("T", self.terminal_id)) if amount else None,
             amount_paise=amount,
             voucher_id=new_id("V", self.terminal_id) if voucher else None,
             voucher_paise=voucher,
+            advance_paise=advance,
             tendered_paise=s.paid_paise + s.card_paise,
             notes=tuple(s.notes),
             recovery=recovery,
@@ -237,6 +258,8 @@ class Completion:
         for sid in self._open_sessions():
             s = fold(sid, list(self.journal.events(session_id=sid)))
             log_event(log, "recovering session", session=sid, paid=s.paid_paise, settled=s.settled)
+            if s.redeeming and not s.settled and self.redemptions is not None:
+                await self.redemptions.resolve(s)  # finish or reverse it before settling
             if not s.settled and s.paid_paise == 0 and s.card_paise == 0:
                 self.journal.record(
                     sid, E.SessionClosed(outcome="interrupted"), key=f"closed:{sid}"

@@ -26,7 +26,8 @@ __all__ = [
     "KINDS", "Bill", "CardAuthorised", "CashCounted", "Credit", "Fault", "JournalEvent",
     "Maintenance", "NoteReturned", "NoteStacking", "PostRefused", "Posted", "PrintFailed",
     "Printed", "RefundVoucher", "SessionClosed", "SessionOpened", "Settled", "UnattributedNote",
-    "UnknownKind", "Unrecognised", "VoucherPosted", "VoucherRefused", "parse", "read", "to_data",
+    "UnknownKind", "Unrecognised", "VoucherPosted", "VoucherRedeemFailed", "VoucherRedeemed",
+    "VoucherRedeeming", "VoucherRefused", "parse", "read", "to_data",
 ]
 
 
@@ -123,6 +124,7 @@ class Settled(JournalEvent):
     tendered_paise: int = 0
     notes: tuple[int, ...] = ()
     recovery: bool = False
+    advance_paise: int = 0  # the overshoot posted with the payment to the consumer's account
 
 
 @_kind("posted")
@@ -163,6 +165,38 @@ class VoucherRefused(JournalEvent):
     id: str
     code: str | None = None
     message: str = ""
+
+
+@_kind("voucher_redeeming")
+@dataclass(frozen=True)
+class VoucherRedeeming(JournalEvent):
+    """Written before central is asked to redeem a voucher for this session: a restart finds
+    it and finishes it (redeem again: idempotent on voucher id + txn id) or reverses it."""
+
+    voucher_id: str
+    paise: int  # the voucher's value as central reported it
+    txn_id: str  # the redemption's id at central; the session's payment keeps it
+
+
+@_kind("voucher_redeemed")
+@dataclass(frozen=True)
+class VoucherRedeemed(JournalEvent):
+    """Central redeemed the voucher for this session: its paise count toward the amount due."""
+
+    voucher_id: str
+    paise: int
+    txn_id: str
+
+
+@_kind("voucher_redeem_failed")
+@dataclass(frozen=True)
+class VoucherRedeemFailed(JournalEvent):
+    """The redemption did not happen (central refused it: `code`), or was reversed at central
+    (`code` "released"): nothing of the voucher counts here."""
+
+    voucher_id: str
+    txn_id: str
+    code: str = ""
 
 
 @_kind("printed")

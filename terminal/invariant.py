@@ -1,7 +1,8 @@
 """The money invariant, checked from the journal alone.
 
-For every paise credited, exactly one of: a posted payment, a voucher (for overpayment, or a
-refund voucher for a payment central refused for good), or a pending outbox entry.
+For every paise taken (notes, a card, vouchers redeemed toward a bill: "credited"), exactly one
+of: a posted payment, an advance credit posted with it, a voucher (for overpayment, or a refund
+voucher for a payment central refused for good), or a pending outbox entry.
 `check_journal` is used by `emitra-kiosk verify`, by maintenance, and by the crash tests;
 `check_projections` (verify) re-derives the journal's projection tables from the full fold.
 A refusal is never "accounted" by itself: without its refund voucher it is still pending.
@@ -23,25 +24,44 @@ def check_journal(journal: Journal) -> dict[str, Any]:
         by_session[ev.session_id].append(ev)
     # refused: payments central refused for good, each refunded by a voucher counted in
     # "voucher" (shown for reconciliation, not added again to the accounted total)
-    totals = {"credited": 0, "posted": 0, "pending": 0, "refused": 0, "voucher": 0, "unsettled": 0}
+    # redeemed: vouchers taken in (part of "credited"); advance: overshoot posted to the
+    # consumer's account with its payment (pending until the payment is posted);
+    # redeeming: redemptions central has not answered (counted nowhere until it does)
+    totals = {"credited": 0, "posted": 0, "pending": 0, "refused": 0, "voucher": 0, "unsettled": 0,
+              "redeemed": 0, "advance": 0, "redeeming": 0}
     problems: list[str] = []
     open_sessions: list[str] = []
+    redeemed_in: dict[str, str] = {}  # voucher id -> the session it paid into
     for sid, events in by_session.items():
         if sid == "-":
             continue
         s = fold(sid, events)
-        credited = s.paid_paise + s.card_paise  # cash in the cassette, or authorised on a card
+        # cash in the cassette, authorised on a card, or vouchers redeemed toward the bill
+        credited = s.paid_paise + s.card_paise
         totals["credited"] += credited
+        totals["redeemed"] += sum(s.redeemed.values())
+        totals["redeeming"] += sum(s.redeeming.values())
+        problems += _redemption_problems(sid, events)
+        for vid in s.redeemed:
+            if vid in redeemed_in:
+                problems.append(f"{sid}: voucher {vid} was redeemed by {redeemed_in[vid]} too")
+            redeemed_in[vid] = sid
         if not s.settled:
             if credited:
                 totals["unsettled"] += credited
                 open_sessions.append(sid)
             continue
-        if s.amount_paise + s.voucher_paise != credited:
+        if s.amount_paise + s.advance_paise + s.voucher_paise != credited:
+            advance = f" + advance {s.advance_paise}" if s.advance_paise else ""
             problems.append(
                 f"{sid}: credited {credited} but settled "
-                f"{s.amount_paise} + voucher {s.voucher_paise}"
+                f"{s.amount_paise}{advance} + voucher {s.voucher_paise}"
             )
+        if s.advance_paise:
+            done = s.receipt_no is not None or s.refund_voucher_id is not None
+            totals["advance" if done else "pending"] += s.advance_paise
+            if s.refund_voucher_id is not None:
+                problems.append(f"{sid}: advance {s.advance_paise} on a refused payment")
         totals["voucher"] += s.voucher_paise + s.refund_paise
         if s.amount_paise:
             if s.receipt_no is not None:
@@ -61,7 +81,8 @@ def check_journal(journal: Journal) -> dict[str, Any]:
         postings = [ev for ev in events if ev.kind == "posted"]
         if len(postings) > 1:
             problems.append(f"{sid}: posted {len(postings)} times")
-    accounted = totals["posted"] + totals["pending"] + totals["voucher"] + totals["unsettled"]
+    accounted = (totals["posted"] + totals["advance"] + totals["pending"] + totals["voucher"]
+                 + totals["unsettled"])
     if accounted != totals["credited"]:
         problems.append(f"credited {totals['credited']} but accounted for {accounted}")
     return {
@@ -72,11 +93,31 @@ def check_journal(journal: Journal) -> dict[str, Any]:
     }
 
 
+def _redemption_problems(sid: str, events: list) -> list[str]:
+    """A voucher counts once: redeemed at most once in a session, and only after its intent."""
+    asked: set[str] = set()
+    problems = []
+    seen: set[str] = set()
+    for ev in events:
+        if ev.kind == "voucher_redeeming":
+            asked.add(ev.data["voucher_id"])
+        elif ev.kind == "voucher_redeemed":
+            vid = ev.data["voucher_id"]
+            if vid in seen:
+                problems.append(f"{sid}: voucher {vid} redeemed twice")
+            if vid not in asked:
+                problems.append(f"{sid}: voucher {vid} redeemed without an intent")
+            seen.add(vid)
+    return problems
+
+
 def derive_projections(journal: Journal) -> dict[str, Any]:
     """Both projections as the full fold gives them, without the projection tables: the pending
     postings (fold of every settled session, as the outbox computed it before the projection) and
     the cash box (every cassette event since the last collection)."""
     settled = dict.fromkeys(ev.session_id for ev in journal.events(kinds=("settled",)))
+    settled.update(dict.fromkeys(
+        ev.session_id for ev in journal.events(kinds=("voucher_redeeming",))))
     pending: dict[str, tuple[str, str, int]] = {}
     for sid in settled:
         s = fold(sid, list(journal.events(session_id=sid)))
@@ -84,6 +125,8 @@ def derive_projections(journal: Journal) -> dict[str, Any]:
             pending[s.txn_id or f"payment:{sid}"] = (sid, "payment", s.amount_paise)
         if s.voucher_id and not s.voucher_posted and not _refused(journal, sid, s.voucher_id):
             pending[s.voucher_id] = (sid, "voucher", s.voucher_paise)
+        for vid, paise in s.redeeming.items():
+            pending[f"redeem:{sid}:{vid}"] = (sid, "redemption", paise)
         if s.refund_voucher_id and not s.refund_posted and not _refused(
             journal, sid, s.refund_voucher_id
         ):

@@ -23,6 +23,7 @@ from terminal.central.refusals import about_the_entry, refund_voucher_id, refusa
 from terminal.journal import Journal
 from terminal.logs import log_event
 from terminal.session import Session, fold
+from terminal.voucher_posting import payment_body, voucher_args
 
 log = logging.getLogger("outbox")
 
@@ -71,6 +72,7 @@ class Outbox:
         # (code, message) of a final refusal -> Maintenance.raise_alarm; unset, journaled here.
         self.on_alarm: Callable[[str, str], Any] | None = None
         self.check_clock: Callable[[], Awaitable[None]] | None = None  # terminal/clock_trust.py
+        self.redemptions: Any = None  # terminal/voucher_redeem.py: releases what is left open
 
     # ------------------------------------------------------------------ one attempt
 
@@ -121,7 +123,7 @@ class Outbox:
             return True
         self._in_flight.add(s.txn_id)
         try:
-            posted = await self._send(lambda: self.central.post_payment(self._body(s)), live=live)
+            posted = await self._send(lambda: self.central.post_payment(payment_body(s)), live=live)
         except _Skipped:
             if live:
                 self._requeue(s)
@@ -156,22 +158,6 @@ class Outbox:
             log, "payment posted", session=s.session_id, txn=s.txn_id, receipt=posted.receipt_no
         )
         return True
-
-    @staticmethod
-    def _body(s: Session) -> dict[str, Any]:
-        assert s.bill is not None
-        return {
-            "txn_id": s.txn_id,
-            "bill_id": s.bill.bill_id,
-            "provider": s.provider,
-            "consumer_number": s.consumer_number,
-            "amount_paise": s.amount_paise,
-            "tendered_paise": s.paid_paise,
-            "notes": s.notes,
-            "paid_at": s.paid_at,
-            "voucher_id": s.voucher_id,
-            "voucher_paise": s.voucher_paise,
-        }
 
     def _refresh(self, s: Session, kinds: tuple[str, ...]) -> None:
         for e in self.journal.events(session_id=s.session_id, kinds=kinds):
@@ -247,7 +233,8 @@ class Outbox:
         self._in_flight.add(voucher_id)
         try:
             await self._send(
-                lambda: self.central.post_voucher(voucher_id, s.txn_id, paise, issued_at or ""),
+                lambda: self.central.post_voucher(
+                    voucher_id, s.txn_id, paise, issued_at or "", **voucher_args(s)),
                 live=live,
             )
         except _Skipped:
@@ -383,6 +370,8 @@ class Outbox:
     async def _work(self, s: Session) -> bool:
         """Everything central still needs of one session; True when nothing is left."""
         try:
+            if self.redemptions is not None and not await self.redemptions.release_open(s):
+                return False
             if needs_payment(s) and refusal_is_final(s):
                 self._issue_refund(s)  # an old journal's final refusal, never refunded
             if needs_payment(s) and not await self.post_payment(s, live=False):

@@ -6,6 +6,8 @@ not the journal's history.
   overpayment voucher and refund voucher (id = voucher id). A payment leaves on `posted` or on its
   `refund_voucher` (a final refusal, refunded); a voucher on `voucher_posted` / `voucher_refused`.
   A refusal not yet refunded (`post_refused`) stays: the outbox refunds it, or retries it.
+  A voucher redemption central has not answered (`voucher_redeeming`, id
+  `redeem:<session>:<voucher>`) stays until `voucher_redeemed` or `voucher_redeem_failed`.
 - `cash_box`: the notes put into the cassette since the last collection, per source and
   denomination (credits, engineers' test notes, notes found in the stacker at power-up, and those
   found with no value); emptied by `maintenance`/`cash_collected`. The last collection and the
@@ -31,6 +33,9 @@ from terminal.events import (
     Settled,
     UnattributedNote,
     VoucherPosted,
+    VoucherRedeemed,
+    VoucherRedeemFailed,
+    VoucherRedeeming,
     VoucherRefused,
     read,
 )
@@ -87,6 +92,11 @@ def apply(db: sqlite3.Connection, seq: int, at: str, session_id: str, ev: Journa
         db.execute(_DONE, (ev.voucher_id,))
     elif isinstance(ev, VoucherRefused):
         db.execute(_DONE, (ev.id,))
+    elif isinstance(ev, VoucherRedeeming):
+        rid = f"redeem:{session_id}:{ev.voucher_id}"
+        db.execute(_PENDING, (rid, session_id, "redemption", ev.paise, at, seq))
+    elif isinstance(ev, (VoucherRedeemed, VoucherRedeemFailed)):
+        db.execute(_DONE, (f"redeem:{session_id}:{ev.voucher_id}",))
     elif isinstance(ev, Credit):
         db.execute(_NOTE, ("credit", int(ev.paise)))
         db.execute(_META, (CASSETTE_SEQ, str(seq)))

@@ -56,6 +56,9 @@ class QrLookup:
         self.voucher_secret = voucher_secret
         # Other services' QR codes (terminal/service_qr.py kinds -> their flow's handler).
         self.routes: dict[str, Callable[..., Awaitable[None]]] = {}
+        # A voucher QR at the bill or paying step: (voucher id, offline check) to the voucher
+        # flow (terminal/voucher_redeem.py), which takes it toward the bill.
+        self.on_voucher: Callable[[str, bool | None], Awaitable[None]] | None = None
 
     def add_route(self, kind: str, handler: Callable[..., Awaitable[None]]) -> None:
         """A flow that answers a kind of QR of ours: "application" (number) or "certificate"
@@ -103,6 +106,10 @@ class QrLookup:
         live.touch()
         s = live.session
         bill_found = result.kind == "bill" and result.message_key == "qr_bill_found"
+        if result.kind == "voucher" and self.on_voucher is not None and s is not None \
+                and s.state in (State.BILL, State.PAYING):
+            await self.on_voucher(result.fields["voucher_id"], result.verified)
+            return
         if s is not None and s.state in (State.IDENTIFY, State.BILL):
             if bill_found and catalogue.bill_provider(s.provider) is None:
                 live.say("not_now")  # a grievance's form: a bill QR means nothing here

@@ -110,10 +110,21 @@ class Session:
     refund_paise: int = 0
     refund_issued_at: str | None = None
     refund_posted: bool = False
+    # vouchers taken in toward the bill (terminal/voucher_redeem.py): voucher id -> paise
+    redeemed: dict[str, int] = field(default_factory=dict)  # central redeemed them for us
+    redeeming: dict[str, int] = field(default_factory=dict)  # asked, not yet answered
+    redeem_txn_id: str | None = None  # the redemptions' id at central; the payment keeps it
+    advance_paise: int = 0  # the overshoot posted to the consumer's account (settled)
+
+    @property
+    def cash_paise(self) -> int:
+        """Notes in the cassette for this session."""
+        return sum(self.credits.values())
 
     @property
     def paid_paise(self) -> int:
-        return sum(self.credits.values())
+        """What the citizen has put toward the bill: notes and redeemed vouchers."""
+        return self.cash_paise + sum(self.redeemed.values())
 
     @property
     def due_paise(self) -> int:
@@ -153,6 +164,15 @@ class Session:
             self.card_paise = ev.amount_paise
             self.card = {"auth_id": ev.auth_id, "auth_code": ev.auth_code,
                          "pan_masked": ev.pan_masked}
+        elif isinstance(ev, ev_.VoucherRedeeming):
+            if ev.voucher_id not in self.redeemed:
+                self.redeeming[ev.voucher_id] = ev.paise
+            self.redeem_txn_id = self.redeem_txn_id or ev.txn_id
+        elif isinstance(ev, ev_.VoucherRedeemed):
+            self.redeeming.pop(ev.voucher_id, None)
+            self.redeemed[ev.voucher_id] = ev.paise
+        elif isinstance(ev, ev_.VoucherRedeemFailed):
+            self.redeeming.pop(ev.voucher_id, None)
         elif isinstance(ev, ev_.NoteReturned):
             self.returned_notes.append(ev.paise)
         elif isinstance(ev, ev_.Settled):
@@ -161,6 +181,7 @@ class Session:
             self.amount_paise = ev.amount_paise
             self.voucher_id = ev.voucher_id
             self.voucher_paise = ev.voucher_paise
+            self.advance_paise = ev.advance_paise
             self.recovered = ev.recovery
             self.paid_at = event.at
         elif isinstance(ev, ev_.Posted):
@@ -200,6 +221,15 @@ def allowed_notes(
     if remaining_paise <= 0:
         return set()
     return {n for n in accepted_paise if n - remaining_paise <= max_overpay_paise}
+
+
+def split(paid_paise: int, due_paise: int, advance: bool) -> tuple[int, int, int]:
+    """(payment, advance credit, voucher): with a provider that takes advance payment the
+    overshoot of a covered bill goes to the consumer's account instead of a voucher."""
+    amount, voucher = settlement(paid_paise, due_paise)
+    if advance and amount:
+        return amount, voucher, 0
+    return amount, 0, voucher
 
 
 def settlement(paid_paise: int, due_paise: int) -> tuple[int, int]:

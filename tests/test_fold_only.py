@@ -15,7 +15,8 @@ TERMINAL = Path(__file__).resolve().parent.parent / "terminal"
 MONEY_FIELDS = (
     "opened", "closed", "receipt_no", "voucher_posted", "settled", "amount_paise",
     "refund_posted", "refund_voucher_id", "refund_paise", "voucher_id", "voucher_paise",
-    "txn_id", "card_paise", "verification", "paid_at", "recovered",
+    "txn_id", "card_paise", "verification", "paid_at", "recovered", "redeemed", "redeeming",
+    "redeem_txn_id", "advance_paise",
 )
 # s.opened = True, session.closed = "x", s.settled: bool = ... (not ==, not keyword args)
 ASSIGN = re.compile(r"\.(" + "|".join(MONEY_FIELDS) + r")\s*(?::[^=]+)?=(?!=)")

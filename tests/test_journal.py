@@ -102,7 +102,8 @@ def test_invariant_accounts_for_every_paise(tmp_path):
     report = check_journal(j)
     assert report["ok"], report
     assert report["totals"] == {"credited": 190000, "posted": 64000, "pending": 64000,
-                                "refused": 0, "voucher": 62000, "unsettled": 0}
+                                "refused": 0, "voucher": 62000, "unsettled": 0,
+                                "redeemed": 0, "advance": 0, "redeeming": 0}
 
 
 def test_invariant_catches_a_settlement_that_loses_money(tmp_path):

@@ -306,12 +306,20 @@ class EmitraB2BDialect:
         return await self.reference.fetch_bill(provider, consumer_number)
 
     async def post_voucher(
-        self, voucher_id: str, txn_id: str | None, amount_paise: int, issued_at: str
+        self, voucher_id: str, txn_id: str | None, amount_paise: int, issued_at: str,
+        owner: dict[str, str] | None = None,
     ) -> None:
-        await self.reference.post_voucher(voucher_id, txn_id, amount_paise, issued_at)
+        await self.reference.post_voucher(voucher_id, txn_id, amount_paise, issued_at, owner)
 
     async def voucher(self, voucher_id: str) -> dict[str, Any]:
         return await self.reference.voucher(voucher_id)
+
+    async def redeem_voucher(self, voucher_id: str, txn_id: str, provider: str,
+                             consumer_number: str) -> int:
+        return await self.reference.redeem_voucher(voucher_id, txn_id, provider, consumer_number)
+
+    async def release_voucher(self, voucher_id: str, txn_id: str) -> bool:
+        return await self.reference.release_voucher(voucher_id, txn_id)
 
     async def heartbeat(self, report: dict[str, Any]) -> list[dict[str, Any]]:
         return await self.reference.heartbeat(report)

@@ -20,7 +20,7 @@ class Posted:
 
 RECEIPT_NO = re.compile(r"RCPT-[0-9]{6,}")  # openapi PaymentReply
 VERIFICATION = re.compile(r"[0-9a-f]{16}")
-VOUCHER_STATUS = ("active", "redeemed")
+VOUCHER_STATUS = ("active", "redeemed", "expired")
 BILL_TEXT = ("service", "consumer_name", "period", "due_date")  # shown; "" when central omits
 APPLICATION_TEXT = ("service", "stage", "stage_date", "office", "status", "next_step_en",
                     "next_step_hi")
@@ -115,6 +115,9 @@ class ReferenceDialect:
             "voucher_id": intent.get("voucher_id"),
             "voucher_paise": intent.get("voucher_paise", 0),
         }
+        for key in ("advance_paise", "vouchers_redeemed"):  # sent only when there are any
+            if intent.get(key):
+                body[key] = intent[key]
         _, payload = await self.client.request("POST", "/v1/payments", body=body)
         _need(payload, "receipt_no", "verification")
         receipt_no, verification = payload["receipt_no"], payload["verification"]
@@ -127,15 +130,42 @@ class ReferenceDialect:
         return Posted(receipt_no, verification)
 
     async def post_voucher(
-        self, voucher_id: str, txn_id: str | None, amount_paise: int, issued_at: str
+        self, voucher_id: str, txn_id: str | None, amount_paise: int, issued_at: str,
+        owner: dict[str, str] | None = None,
     ) -> None:
-        body = {
+        """owner: provider, consumer_number (and mobile) the voucher is bound to."""
+        body: dict[str, Any] = {
             "voucher_id": voucher_id,
             "txn_id": txn_id,
             "amount_paise": amount_paise,
             "issued_at": issued_at,
         }
+        body.update(owner or {})
         await self.client.request("POST", "/v1/vouchers", body=body)
+
+    async def redeem_voucher(
+        self, voucher_id: str, txn_id: str, provider: str, consumer_number: str
+    ) -> int:
+        """Redeem for this bill's consumer (idempotent on voucher id + txn id); the paise
+        central redeemed. A refusal (already_redeemed, voucher_expired, ...) raises."""
+        body = {"txn_id": txn_id, "provider": provider, "consumer_number": consumer_number}
+        _, payload = await self.client.request(
+            "POST", f"/v1/vouchers/{voucher_id}/redeem", body=body)
+        _need(payload, "voucher_id", "amount_paise", "status")
+        if payload["voucher_id"] != voucher_id or payload["status"] != "redeemed":
+            raise _bad("a redemption reply for another voucher, or not redeemed")
+        if not _is_paise(payload["amount_paise"], minimum=1):
+            raise _bad("a redemption with an invalid amount")
+        return int(payload["amount_paise"])
+
+    async def release_voucher(self, voucher_id: str, txn_id: str) -> bool:
+        """Undo this txn's redemption (idempotent); False if another txn holds the voucher."""
+        _, payload = await self.client.request(
+            "POST", f"/v1/vouchers/{voucher_id}/release", body={"txn_id": txn_id})
+        if payload.get("voucher_id") != voucher_id or not isinstance(
+                payload.get("released"), bool):
+            raise _bad("a release reply for another voucher")
+        return bool(payload["released"])
 
     async def verify_receipt(self, txn_id: str, code: str) -> dict[str, Any]:
         """{"result": "genuine" | "not_genuine" | "unknown"}, and for a genuine receipt its

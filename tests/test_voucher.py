@@ -1,0 +1,180 @@
+"""Vouchers taken back at the kiosk (issue 13), through the session API against the real core, the
+acceptor and printer simulators on ptys and the reference central on loopback: a voucher left by
+one session pays part of the next bill, once; central's refusals (used, lapsed, someone else's)
+reach the citizen as message keys; `verify` holds after each."""
+
+import asyncio
+
+from harness import KioskHarness
+from PIL import Image
+from pyzbar.pyzbar import decode
+
+from terminal.cli import verify
+from terminal.invariant import check_journal, check_projections
+from terminal.journal import Journal
+
+JVVNL = ("JVVNL", "210412345678")  # ₹640 due
+JVVNL_OTHER = ("JVVNL", "210487654321")  # ₹187.60 due, another consumer
+PHED = ("PHED", "5012345678")  # ₹350 due
+
+
+async def to_bill(citizen, provider, number):
+    assert (await citizen.send("start", provider=provider))["ok"]
+    assert (await citizen.send("consumer", number=number))["ok"]
+    return await citizen.wait_screen("BILL")
+
+
+async def leave_voucher(h, citizen, rupees=500, bill=JVVNL) -> dict:
+    """Session 1: a note in, then cancel: the citizen leaves with a voucher bound to `bill`."""
+    await to_bill(citizen, *bill)
+    assert (await citizen.send("confirm"))["ok"]
+    await citizen.wait_screen("PAYING")
+    h.acceptor_sim.insert_note(rupees)
+    await citizen.wait_for(lambda s: s["session"]["paid_paise"] == rupees * 100, 10)
+    assert (await citizen.send("cancel"))["ok"]
+    done = await citizen.wait_screen("DONE", timeout=20)
+    voucher = done["session"]["voucher"]
+    assert voucher["paise"] == rupees * 100
+    await posted_at_central(h, voucher["id"])
+    assert (await citizen.send("finish"))["ok"]
+    await citizen.wait_screen("IDLE")
+    return voucher
+
+
+async def posted_at_central(h, voucher_id, timeout=10.0):
+    for _ in range(int(timeout * 10)):
+        if any(v["voucher_id"] == voucher_id for v in h.central.vouchers()):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"voucher {voucher_id} never reached central")
+
+
+def journal_ok(h) -> dict:
+    journal = Journal(h.config["journal"]["path"])
+    try:
+        report = check_journal(journal)
+        assert report["ok"], report["problems"]
+        projections = check_projections(journal)
+        assert projections["ok"], projections["problems"]
+    finally:
+        journal.close()
+    assert verify(h.config["journal"]["path"]) == 0
+    return report
+
+
+def central_redeemed(h) -> list[tuple[str, int]]:
+    return [(v["voucher_id"], v["amount_paise"]) for v in h.central.vouchers()
+            if v["status"] == "redeemed"]
+
+
+def printed_voucher_qr(h, index: int) -> str:
+    codes = [c.data.decode() for c in decode(Image.open(h.printer_sim.receipts[index]))]
+    assert len(codes) == 1
+    return codes[0]
+
+
+async def test_voucher_from_one_session_pays_part_of_the_next_bill_once(tmp_path):
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen)
+        journal_ok(h)
+        qr = printed_voucher_qr(h, 0)  # the slip the citizen took home
+        assert qr.split("|")[2] == voucher["id"]
+
+        # Session 2, the same consumer: the voucher QR shown at the bill step.
+        await to_bill(citizen, *JVVNL)
+        await citizen.send("scan", payload=qr)
+        state = await citizen.wait_for(
+            lambda s: s["screen"] == "PAYING" and s["session"]["paid_paise"] == 50000, 10)
+        assert state["message"]["key"] == "voucher_used"
+        assert state["session"]["remaining_paise"] == 14000
+        assert state["session"]["notes_paise"] == []  # no note went in for it
+        assert central_redeemed(h) == [(voucher["id"], 50000)]
+        # The same voucher again in this session: refused here, nothing counted twice.
+        again = await citizen.send("voucher", code=voucher["id"].lower())
+        assert not again["ok"] and again["message_key"] == "voucher_already_used"
+
+        h.acceptor_sim.insert_note(200)
+        done = await citizen.wait_screen("DONE", timeout=20)
+        s = done["session"]
+        assert s["amount_paise"] == 64000 and s["voucher"]["paise"] == 6000
+        [payment] = h.central.payments()
+        assert payment["amount_paise"] == 64000 and payment["txn_id"] == s["txn_id"]
+        [row] = [v for v in h.central.vouchers() if v["voucher_id"] == voucher["id"]]
+        assert row["redeemed_txn_id"] == s["txn_id"]  # the redemption is the payment's
+        assert (await citizen.send("finish"))["ok"]
+        await citizen.wait_screen("IDLE")
+        report = journal_ok(h)
+        assert report["totals"]["redeemed"] == 50000
+        assert report["totals"]["credited"] == 50000 + 50000 + 20000
+        assert h.acceptor_sim.stacked == [500, 200]
+
+        # Session 3: the voucher once more, typed at another bill's paying step: used.
+        await to_bill(citizen, *PHED)
+        assert (await citizen.send("confirm"))["ok"]
+        await citizen.wait_screen("PAYING")
+        third = await citizen.send("voucher", code=voucher["id"])
+        assert not third["ok"] and third["message_key"] == "voucher_already_used"
+        state = await citizen.wait_for(lambda s: s["message"]["key"] == "voucher_already_used")
+        assert state["session"]["paid_paise"] == 0 and state["screen"] == "PAYING"
+        assert central_redeemed(h) == [(voucher["id"], 50000)]
+        assert (await citizen.send("cancel"))["ok"]
+        await citizen.wait_screen("CANCELLED")
+        journal_ok(h)
+
+
+async def test_voucher_larger_than_the_bill_leaves_a_new_voucher_for_the_rest(tmp_path):
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen, rupees=200, bill=PHED)
+        # The consumer's next bill (₹120) is smaller than the voucher (₹200).
+        h.central.store.add_bills([{
+            "bill_id": "PHED-5012345678-2026-11", "provider": "PHED", "service": "water",
+            "consumer_number": PHED[1], "consumer_name": "Geeta Sharma", "period": "2026-11",
+            "due_paise": 12000, "due_date": "2027-01-15", "status": "unpaid"}])
+        state = await to_bill(citizen, *PHED)
+        assert state["session"]["due_paise"] == 12000
+        result = await citizen.send("voucher", code=voucher["id"])
+        assert result["ok"]
+        done = await citizen.wait_screen("DONE", timeout=20)
+        s = done["session"]
+        assert s["amount_paise"] == 12000 and s["voucher"]["paise"] == 8000
+        assert h.acceptor_sim.stacked == [200]  # no note for the second session
+        await posted_at_central(h, s["voucher"]["id"])
+        assert central_redeemed(h) == [(voucher["id"], 20000)]
+        [payment] = h.central.payments()
+        assert payment["amount_paise"] == 12000 and payment["tendered_paise"] == 20000
+        report = journal_ok(h)
+        assert report["totals"]["voucher"] == 20000 + 8000
+        assert report["totals"]["posted"] == 12000
+
+
+async def test_walk_away_voucher_cannot_pay_another_consumers_bill(tmp_path):
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen, rupees=100, bill=JVVNL)
+        await to_bill(citizen, *JVVNL_OTHER)
+        refused = await citizen.send("voucher", code=voucher["id"])
+        assert not refused["ok"] and refused["message_key"] == "voucher_other_consumer"
+        state = await citizen.wait_for(lambda s: s["message"]["key"] == "voucher_other_consumer")
+        assert state["session"]["paid_paise"] == 0
+        assert central_redeemed(h) == []
+        assert (await citizen.send("cancel"))["ok"]
+        await citizen.wait_screen("CANCELLED")
+        journal_ok(h)
+
+
+async def test_expired_and_unknown_vouchers_are_refused_with_their_own_keys(tmp_path):
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen, rupees=100, bill=PHED)
+        with h.central.store._tx() as db:  # six months later
+            db.execute("UPDATE voucher_terms SET expires_at = 0 WHERE voucher_id = ?",
+                       (voucher["id"],))
+        await to_bill(citizen, *PHED)
+        lapsed = await citizen.send("voucher", code=voucher["id"])
+        assert not lapsed["ok"] and lapsed["message_key"] == "voucher_expired"
+        unknown = await citizen.send("voucher", code="V-RJ-JPR-0001-000000000000-ABCDEF")
+        assert not unknown["ok"] and unknown["message_key"] == "voucher_not_found"
+        garbled = await citizen.send("voucher", code="12; DROP")
+        assert not garbled["ok"] and garbled["message_key"] == "voucher_code_invalid"
+        state = citizen.state
+        assert state["screen"] == "BILL"  # nothing was taken: the session never opened
+        assert central_redeemed(h) == []
+        journal_ok(h)
