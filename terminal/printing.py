@@ -6,12 +6,8 @@ from datetime import UTC, datetime
 
 from drivers.base import PrintDocument
 from terminal import catalogue
-from terminal.receipts import (
-    PaymentReceipt,
-    VoucherReceipt,
-    build_payment_receipt,
-    build_voucher_receipt,
-)
+from terminal.receipt_slips import VoucherReceipt, build_payment_slip, build_voucher_receipt
+from terminal.receipts import PaymentReceipt
 from terminal.session import Session
 from terminal.verification import provisional_code, voucher_code
 
@@ -29,6 +25,8 @@ def build_document(
     duplicate: a reprint asked for later (maintenance), marked DUPLICATE on the paper."""
     terminal = config["terminal"]
     secret = config["central"]["secret"]
+    helpline, zone = terminal["helpline"], terminal["timezone"]
+    reprinted_at = datetime.now(UTC) if duplicate else None
     if doc in ("voucher", "refund_voucher"):
         # refund_voucher: central refused the bill for good, so the money comes back.
         refund = doc == "refund_voucher"
@@ -45,6 +43,9 @@ def build_document(
                 issued_at=_when(s.refund_issued_at if refund else s.paid_at),
                 code=voucher_code(secret, voucher_id, paise),
                 duplicate=duplicate,
+                reprinted_at=reprinted_at,
+                helpline=helpline,
+                zone=zone,
             ),
             width_dots,
         )
@@ -52,7 +53,7 @@ def build_document(
     provider = catalogue.PROVIDERS.get(s.provider, {"en": s.provider, "hi": s.provider})
     provisional = s.receipt_no is None
     code = s.verification or provisional_code(secret, s.txn_id, s.amount_paise)
-    return build_payment_receipt(
+    return build_payment_slip(
         PaymentReceipt(
             terminal_id=terminal["id"],
             location=terminal["location"],
@@ -80,4 +81,7 @@ def build_document(
             card_auth_code=s.card["auth_code"] if s.card else None,
         ),
         width_dots,
+        helpline=helpline,
+        zone=zone,
+        reprinted_at=reprinted_at,
     )

@@ -264,6 +264,12 @@ class _Doc:
         if not value.isascii():
             self.hindi(f"{label}: {value}" if label else value, align="left")
             return
+        if " " not in value and len(head) + len(value) > self.cols >= len(value):
+            # An id (transaction, voucher) is read out and typed whole: never broken at a
+            # hyphen, it goes on a line of its own under its label.
+            self._line(head.rstrip(), "left", bold)
+            self._line(value.rjust(self.cols), "left", bold)
+            return
         lines = textwrap.wrap(
             head + value, self.cols, subsequent_indent=" " * len(head), break_long_words=True
         )
