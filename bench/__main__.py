@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-AREAS = ("printer", "qr", "ui", "journal", "payment", "outbox", "soak")
+AREAS = ("printer", "qr", "ui", "journal", "payment", "outbox", "soak", "voice")
 
 
 def main(argv: list[str] | None = None) -> int:
