@@ -17,7 +17,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from screens import maint, views
+from screens import maint, services_views, views
 from screens.client import SessionLink
 from screens.i18n import Translator
 from screens.sound import Chime
@@ -113,6 +113,7 @@ class KioskApp(App):
         self.sm.transition = NoTransition()
         for cls in views.SCREEN_CLASSES:
             self.sm.add_widget(cls())
+        services_views.register(self)  # status, certificate, grievance, application
         self.sm.current = "wait"
         Window.bind(size=self._on_window_size, on_flip=self._on_flip)
         Window.bind(on_touch_down=self._on_any_touch_down, on_touch_up=self._on_any_touch_up)
@@ -201,10 +202,11 @@ class KioskApp(App):
             self._done_state = None  # a new session: nothing to hold
         if screen == "IDLE" and previous not in (None, "IDLE"):
             # A session ended: back to the start; "back" from the QR check: the home tiles.
-            self.local = "home" if previous == "VERIFY" and self._verify_back else "attract"
+            back = ("VERIFY", *services_views.LOOKUP_SCREENS)
+            self.local = "home" if previous in back and self._verify_back else "attract"
             self.notice = None
             self._last_touch = time.monotonic()
-        if screen != "VERIFY":
+        if screen not in ("VERIFY", *services_views.LOOKUP_SCREENS):
             self._verify_back = False
         card = session.get("card") or {}
         keypad = (card.get("step"), tuple(card.get("keypad") or ()))
@@ -268,7 +270,7 @@ class KioskApp(App):
         sm = self.sm
         if sm is None:
             return
-        target = self.target_screen()
+        target = services_views.route(self, self.target_screen())
         screen = sm.get_screen(target)
         held = target == "done" and self.state.get("screen") == "IDLE"
         screen.update(self, self._done_state if held and self._done_state else self.state)
@@ -434,6 +436,10 @@ class KioskApp(App):
             self.start_session(providers[0].get("code", ""))
         else:
             self.go_local("providers")
+
+    def open_service(self, kind: str, service: str = "") -> None:
+        """A home tile of state.home other than a bill: its kind's start intent."""
+        services_views.open_service(self, kind, service)
 
     def show_unavailable(self, title_key: str) -> None:
         self.unavailable_key = title_key
