@@ -34,8 +34,10 @@ def overshoot_limit(provider: str, site_limit_paise: int, on: bool = True) -> in
     return site_limit_paise
 
 
-def receipt_line(advance_paise: int) -> str:
-    """The receipt's words for an advance credit ("₹60 जमा — अगले बिल में घटेगा")."""
+def receipt_fact(advance_paise: int) -> dict[str, Any]:
+    """The advance credit as the receipt and the screen state it: "₹60 जमा — अगले बिल में घटेगा"."""
     from terminal.money import format_rupees
 
-    return f"{format_rupees(advance_paise)} जमा — अगले बिल में घटेगा"
+    amount = format_rupees(advance_paise)
+    return {"paise": advance_paise, "text_hi": f"{amount} जमा — अगले बिल में घटेगा",
+            "text_en": f"{amount} credited to your account — deducted from the next bill"}

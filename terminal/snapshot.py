@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceStatus
 from terminal import catalogue
+from terminal.advance_credit import receipt_fact
 from terminal.catalogue_cache import home_view
 from terminal.device_board import USABLE, services  # noqa: F401 - the rule lives on the board
 from terminal.live_session import LiveSession
@@ -72,6 +73,9 @@ def session_view(
         else {"id": s.refund_voucher_id, "paise": s.refund_paise},
         "amount_paise": s.amount_paise,
         "voucher": None if not s.voucher_id else {"id": s.voucher_id, "paise": s.voucher_paise},
+        # issue 13: the overshoot credited to the consumer's account; vouchers taken in
+        "advance": receipt_fact(s.advance_paise) if s.advance_paise else None,
+        "vouchers_in": [{"id": v, "paise": p} for v, p in sorted(s.redeemed.items())],
         "printed": sorted(s.printed),
         "print_failed": sorted(s.print_failed - s.printed),
         "recovered": s.recovered,

@@ -87,6 +87,7 @@ class VoucherRedeem:
         self.ends = ends
         self.terminal_id = terminal_id
         self._in_flight: dict[str, asyncio.Future[None]] = {}  # session id -> done
+        self.advance_on = False  # [payment] advance_credit: the rest of a voucher is credited
 
     def intents(self) -> Mapping[str, Handler]:
         return {"voucher": self.typed}
@@ -175,7 +176,7 @@ class VoucherRedeem:
         self._record(s, E.VoucherRedeemed(voucher_id=voucher_id, paise=paise, txn_id=txn_id),
                      f"redeemed:{voucher_id}")
         log_event(log, "voucher redeemed", session=s.session_id, paise=paise)
-        over = s.paid_paise > s.due_paise and not takes_advance(s.provider)
+        over = s.paid_paise > s.due_paise and not takes_advance(s.provider, self.advance_on)
         return "voucher_used_rest" if over else "voucher_used"
 
     async def _release(self, s: Session, voucher_id: str, txn_id: str) -> bool:
@@ -248,5 +249,5 @@ def voucher_flow(kiosk: KioskParts) -> VoucherRedeem:
     kiosk.completion.redemptions = flow
     kiosk.outbox.redemptions = flow
     kiosk.qr.on_voucher = flow.scanned
-    kiosk.cash.advance_on = advance_enabled(kiosk.config)
+    kiosk.cash.advance_on = flow.advance_on = advance_enabled(kiosk.config)
     return flow
