@@ -30,8 +30,8 @@ PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 TERMINAL = {"EMITRA_TERMINAL_ID": "RJ-JPR-0001", "EMITRA_DISTRICT": "Jaipur",
             "EMITRA_SITE": "Jaipur Collectorate"}
-# Panels that show only trouble the demo never makes (an out-of-service kiosk, an open alarm):
-# their queries must still be valid, but may answer with nothing.
+# Panels that show only trouble (an out-of-service kiosk, an open alarm): empty after the demo
+# payment, then answered once the test makes that trouble.
 EMPTY_IN_THE_DEMO = {"Machines out of service now, with reasons", "Open alarms"}
 # Metrics with a series only while something is wrong (an open alarm, a detail word, a reason).
 ONLY_IN_TROUBLE = {"emitra_alarm", "emitra_device_detail", "emitra_service_unavailable_reason"}
@@ -219,6 +219,16 @@ async def test_kiosk_metrics_reach_the_server_by_remote_write(tmp_path):
             assert all(rule["health"] == "ok" for rule in rules), rules
             firing = await server.query('ALERTS{alertstate="firing"}')
             assert firing == [], firing
+
+            # Then trouble, as a field engineer meets it: the printer runs out of paper (the
+            # kiosk takes no payment) and the cassette is pulled outside a collection (an
+            # alarm). The two panels that show only trouble answer with it.
+            rig.printer_sim.set_paper("out")
+            rig.acceptor_sim.remove_cassette()
+            for title, expr in dashboard_queries():
+                if title in EMPTY_IN_THE_DEMO:
+                    await until(f"panel {title!r} in trouble: {expr}",
+                                lambda e=expr: server.query(e), 30, logs)
     finally:
         for proc in reversed(procs):
             await stop_core(proc)
