@@ -148,8 +148,20 @@ async def test_voucher_larger_than_the_bill_leaves_a_new_voucher_for_the_rest(tm
 
 
 async def test_walk_away_voucher_cannot_pay_another_consumers_bill(tmp_path):
-    async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        voucher = await leave_voucher(h, citizen, rupees=100, bill=JVVNL)
+    timeouts = {"cash_idle_timeout_s": 1, "more_time_timeout_s": 1}
+    async with KioskHarness(tmp_path, payment=timeouts) as h, h.client() as citizen:
+        # The citizen puts ₹100 in and walks away: the voucher is printed (traceable) and bound.
+        await to_bill(citizen, *JVVNL)
+        assert (await citizen.send("confirm"))["ok"]
+        await citizen.wait_screen("PAYING")
+        h.acceptor_sim.insert_note(100)
+        done = await citizen.wait_screen("DONE", timeout=15)
+        voucher = done["session"]["voucher"]
+        assert voucher["paise"] == 10000 and done["session"]["printed"] == ["voucher"]
+        await posted_at_central(h, voucher["id"])
+        assert (await citizen.send("finish"))["ok"]
+        await citizen.wait_screen("IDLE")
+        # The next person in the queue tries it on their own bill: refused, nothing counted.
         await to_bill(citizen, *JVVNL_OTHER)
         refused = await citizen.send("voucher", code=voucher["id"])
         assert not refused["ok"] and refused["message_key"] == "voucher_other_consumer"
