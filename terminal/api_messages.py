@@ -76,6 +76,9 @@ MESSAGE_KEYS = (
     "note_returned", "note_too_large", "note_insert_flat", "note_not_accepted_now",
     "note_one_at_a_time", "note_not_recognised", "not_now", "unknown_intent", "bad_request",
     "device_problem_money_safe",
+    # vouchers taken in toward a bill (terminal/voucher_redeem.py)
+    "voucher_used", "voucher_used_rest", "voucher_already_used", "voucher_expired",
+    "voucher_not_found", "voucher_other_consumer", "voucher_code_invalid",
     # QR codes (terminal/qr.py and the receipt / voucher check at central)
     "scan_qr", "qr_receipt_genuine", "qr_receipt_not_genuine", "qr_receipt_unknown",
     "qr_voucher_active", "qr_voucher_redeemed", "qr_check_unavailable", "qr_receipt_checking",
@@ -109,12 +112,6 @@ SERVICE_MESSAGE_KEYS = (
     "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review", "form_fill",
     "form_has_errors", "form_review", "form_refused", "form_value_required", "form_value_length",
     "form_value_invalid", "form_date_invalid", "form_check_digit_wrong",
-)
-# Vouchers taken in toward a bill (terminal/voucher_redeem.py): sent like MESSAGE_KEYS; they join
-# it once screens/locale carries both languages for them.
-VOUCHER_MESSAGE_KEYS = (
-    "voucher_used", "voucher_used_rest", "voucher_already_used", "voucher_expired",
-    "voucher_not_found", "voucher_other_consumer", "voucher_code_invalid",
 )
 
 
