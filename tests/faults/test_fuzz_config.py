@@ -15,6 +15,7 @@ import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -115,6 +116,43 @@ def obeys_rules(dotted: str, default, value) -> bool:
         return _has_http_host(value)
     if dotted == "maintenance.engineer_card_keys":
         return all(isinstance(e, str) and _engineer_key_ok(*e.split(":", 1)) for e in value)
+    if dotted == "maintenance.pin_hash":
+        return value == "" or value.startswith("scrypt$")  and len(value.split("$")) == 6
+    if dotted == "acceptor.cassette_capacity_notes":
+        return value <= 20000  # no cassette holds more: a bigger figure is a typo
+    if dotted == "central.emitra_url":
+        return value == "" or _has_http_host(value)
+    if dotted == "central.emitra_services":
+        return _service_table_ok(value)
+    if dotted == "terminal.timezone":
+        return _zone_known(value)
+    return True
+
+
+def _service_table_ok(entries: list[str]) -> bool:
+    """Each "PROVIDER:SERVICEID:SUBSERVICEID:REVENUEHEAD": a short plain provider code, then
+    three numbers; no provider twice."""
+    providers = []
+    for entry in entries:
+        parts = entry.split(":")
+        if len(parts) != 4:
+            return False
+        provider, *numbers = parts
+        if not (0 < len(provider) <= 20 and provider.isascii() and provider.isalnum()):
+            return False
+        if not all(0 < len(n) <= 10 and n.isascii() and n.isdigit() for n in numbers):
+            return False
+        providers.append(provider)
+    return len(providers) == len(set(providers))
+
+
+def _zone_known(name: str) -> bool:
+    if name in ("Asia/Kolkata", "UTC"):  # known even without the tz database
+        return True
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
     return True
 
 
@@ -186,6 +224,10 @@ def write(tmp_path: Path, text: str | bytes) -> Path:
 @example(("central", "url"), "http://h:65536")
 @example(("central", "url"), "http://ho\tst/")
 @example(("central", "timeout_s"), 10**400)  # an int too large for a float
+@example(("central", "emitra_services"), [""])  # found by a full run
+@example(("central", "emitra_services"), ["JVVNL:1:1:1", "JVVNL:2:2:2"])
+@example(("acceptor", "cassette_capacity_notes"), 20001)
+@example(("terminal", "timezone"), "Mars/Olympus")
 def test_any_value_for_a_known_key(tmp_path, section_key, value) -> None:
     section, key = section_key
     dotted = f"{section}.{key}"
