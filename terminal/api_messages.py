@@ -27,6 +27,7 @@ START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH = (
 )
 LANGUAGE, MORE_TIME, VERIFY, SCAN = "language", "more_time", "verify", "scan"
 VOUCHER = "voucher"  # {"code": voucher id typed} at the bill or paying step
+MOBILE, REPRINT = "mobile", "reprint"  # SMS receipts' number; a citizen's copy of a receipt
 MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
 # The citizen services (terminal/status_service.py, certificate_service.py,
 # grievance_service.py); a grievance's fee is then paid with confirm / pay_card like a bill.
@@ -47,7 +48,7 @@ SERVICE_INTENTS = (
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
-    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, *SERVICE_INTENTS,
+    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, MOBILE, REPRINT, *SERVICE_INTENTS,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
@@ -79,6 +80,10 @@ MESSAGE_KEYS = (
     # vouchers taken in toward a bill (terminal/voucher_redeem.py)
     "voucher_used", "voucher_used_rest", "voucher_already_used", "voucher_expired",
     "voucher_not_found", "voucher_other_consumer", "voucher_code_invalid",
+    # SMS receipts and reprints (terminal/sms_receipt.py, terminal/reprint.py)
+    "mobile_invalid", "mobile_already_given", "sms_will_be_sent", "sms_sent", "sms_failed",
+    "reprint_printed", "reprint_not_found", "reprint_too_old", "reprint_limit", "reprint_failed",
+    "reprint_printer_unavailable",
     # QR codes (terminal/qr.py and the receipt / voucher check at central)
     "scan_qr", "qr_receipt_genuine", "qr_receipt_not_genuine", "qr_receipt_unknown",
     "qr_voucher_active", "qr_voucher_redeemed", "qr_check_unavailable", "qr_receipt_checking",

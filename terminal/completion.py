@@ -23,9 +23,8 @@ from terminal.advance_credit import takes_advance
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
 from terminal.session import Session, State, fold, split
-from terminal.voucher_redeem import voucher_flow
 
-__all__ = ["Completion", "OutboxLike", "PrinterLike", "Redemptions", "printer_ok", "voucher_flow"]
+__all__ = ["Completion", "OutboxLike", "PrinterLike", "Redemptions", "money_flows", "printer_ok"]
 
 log = logging.getLogger("kiosk")
 
@@ -38,6 +37,17 @@ class OutboxLike(Protocol):
     async def post_payment(self, s: Session) -> Any: ...
 
     async def post_voucher(self, s: Session) -> Any: ...
+
+
+def money_flows(kiosk: Any) -> Any:
+    """Vouchers, SMS receipts and reprints, wired into the kiosk (terminal/money_flows.py)."""
+    from terminal.money_flows import build
+
+    return build(kiosk)
+
+
+class SmsLike(Protocol):
+    async def send_for(self, s: Session) -> bool: ...
 
 
 class Redemptions(Protocol):
@@ -88,6 +98,7 @@ class Completion:
         self.on_cash_settled = on_cash_settled  # the audit photo of a cash payment
         self.finishing: asyncio.Task | None = None
         self.redemptions: Redemptions | None = None  # set with the voucher flow
+        self.sms: SmsLike | None = None  # SMS receipts (terminal/sms_receipt.py)
         self.advance_on = advance_enabled(config)
 
     # ------------------------------------------------------------------ settle
@@ -154,6 +165,8 @@ class Completion:
                 await self.print_doc(s, "receipt")
             if s.voucher_id and "voucher" not in s.printed:
                 await self.print_doc(s, "voucher")
+            if self.sms is not None and s.mobile is not None:
+                await self.sms.send_for(s)  # the number was given before the paper came out
             ev = self.journal.record(
                 s.session_id, E.SessionClosed(outcome="completed"), key=f"closed:{s.session_id}"
             )

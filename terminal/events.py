@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 
 __all__ = [
     "KINDS", "Bill", "CardAuthorised", "CashCounted", "Credit", "Fault", "JournalEvent",
-    "Maintenance", "NoteReturned", "NoteStacking", "PostRefused", "Posted", "PrintFailed",
-    "Printed", "RefundVoucher", "SessionClosed", "SessionOpened", "Settled", "UnattributedNote",
-    "UnknownKind", "Unrecognised", "VoucherPosted", "VoucherRedeemFailed", "VoucherRedeemed",
-    "VoucherRedeeming", "VoucherRefused", "parse", "read", "to_data",
+    "Maintenance", "MobileGiven", "NoteReturned", "NoteStacking", "PostRefused", "Posted",
+    "PrintFailed", "Printed", "RefundVoucher", "Reprinted", "SessionClosed", "SessionOpened",
+    "Settled", "SmsSent", "UnattributedNote", "UnknownKind", "Unrecognised", "VoucherPosted",
+    "VoucherRedeemFailed", "VoucherRedeemed", "VoucherRedeeming", "VoucherRefused", "parse",
+    "read", "to_data",
 ]
 
 
@@ -210,6 +211,35 @@ class Printed(JournalEvent):
 class PrintFailed(JournalEvent):
     doc: str
     error: str = ""
+
+
+@_kind("reprinted")
+@dataclass(frozen=True)
+class Reprinted(JournalEvent):
+    """A citizen asked for a copy of a receipt or voucher (its number typed, or its QR shown)
+    within the reprint window: printed marked DUPLICATE (terminal/reprint.py)."""
+
+    doc: str
+    source: str = ""  # "receipt_no" | "qr"
+
+
+@_kind("mobile_given")
+@dataclass(frozen=True)
+class MobileGiven(JournalEvent):
+    """The citizen's mobile number for SMS (asked once per session); encrypted at rest with a
+    masked copy (terminal/journal_crypto.py)."""
+
+    mobile: str
+
+
+@_kind("sms_sent")
+@dataclass(frozen=True)
+class SmsSent(JournalEvent):
+    """Central took the SMS of a document (terminal/sms_receipt.py); once per message id."""
+
+    doc: str
+    message_id: str
+    provisional: bool = False
 
 
 @_kind("session_closed")

@@ -21,7 +21,7 @@ from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
 from terminal.citizen_services import CitizenServices
-from terminal.completion import Completion, printer_ok, voucher_flow
+from terminal.completion import Completion, money_flows, printer_ok
 from terminal.device_board import BoardFields, DeviceBoard
 from terminal.journal import Journal
 from terminal.live_session import Flow, Handler, IntentError, LiveFields, LiveSession, new_id
@@ -133,7 +133,7 @@ class Kiosk(LiveFields, BoardFields):
         }
         self.register(self.bills)
         self.register(self.qr)
-        self.register(voucher_flow(self))  # vouchers taken in at the bill and paying steps
+        self.register(money_flows(self))  # vouchers taken back, SMS receipts, reprints
         self.citizen = CitizenServices(self)  # catalogue; status, certificates, grievances
         for flow in self.citizen.flows:
             self.register(flow)

@@ -73,6 +73,7 @@ class Outbox:
         self.on_alarm: Callable[[str, str], Any] | None = None
         self.check_clock: Callable[[], Awaitable[None]] | None = None  # terminal/clock_trust.py
         self.redemptions: Any = None  # terminal/voucher_redeem.py: releases what is left open
+        self.sms: Any = None  # terminal/sms_receipt.py: the final receipt after a provisional one
 
     # ------------------------------------------------------------------ one attempt
 
@@ -384,5 +385,7 @@ class Outbox:
         if needs_work(s):
             return False
         self._entry_wait.pop(s.session_id, None)
+        if self.sms is not None:
+            await self.sms.after_posted(s)
         return True
 

@@ -115,6 +115,8 @@ class Session:
     redeeming: dict[str, int] = field(default_factory=dict)  # asked, not yet answered
     redeem_txn_id: str | None = None  # the redemptions' id at central; the payment keeps it
     advance_paise: int = 0  # the overshoot posted to the consumer's account (settled)
+    mobile: str | None = None  # for SMS receipts (mobile_given), never shown whole
+    sms_sent: dict[str, bool] = field(default_factory=dict)  # message id -> provisional
 
     @property
     def cash_paise(self) -> int:
@@ -203,6 +205,10 @@ class Session:
             self.printed.add(ev.doc)
         elif isinstance(ev, ev_.PrintFailed):
             self.print_failed.add(ev.doc)
+        elif isinstance(ev, ev_.MobileGiven):
+            self.mobile = ev.mobile
+        elif isinstance(ev, ev_.SmsSent):
+            self.sms_sent[ev.message_id] = ev.provisional
         elif isinstance(ev, ev_.SessionClosed):
             self.closed = ev.outcome
 

@@ -17,6 +17,7 @@ from terminal.device_board import USABLE, services  # noqa: F401 - the rule live
 from terminal.live_session import LiveSession
 from terminal.logs import mask_digits, mask_name
 from terminal.session import Session, State
+from terminal.sms_receipt import sms_view
 
 
 class Lockout(Protocol):
@@ -76,6 +77,7 @@ def session_view(
         # issue 13: the overshoot credited to the consumer's account; vouchers taken in
         "advance": receipt_fact(s.advance_paise) if s.advance_paise else None,
         "vouchers_in": [{"id": v, "paise": p} for v, p in sorted(s.redeemed.items())],
+        "sms": sms_view(s),  # offered when paper failed or the receipt is provisional
         "printed": sorted(s.printed),
         "print_failed": sorted(s.print_failed - s.printed),
         "recovered": s.recovered,

@@ -24,6 +24,7 @@ KINDS = {
     "settled", "posted", "post_refused", "refund_voucher", "voucher_posted", "voucher_refused",
     "printed", "print_failed", "session_closed", "unattributed_note", "fault", "maintenance",
     "cash_counted", "voucher_redeeming", "voucher_redeemed", "voucher_redeem_failed",
+    "reprinted", "mobile_given", "sms_sent",
 }
 
 

@@ -205,6 +205,9 @@ async def sim_advances(request: web.Request) -> web.Response:
 
 
 def attach(app: web.Application) -> None:
-    """The routes of this module (server.py)."""
+    """The routes of this module and of the SMS receipts (server.py)."""
+    from . import sms_routes
+
     app.router.add_post("/v1/vouchers/{voucher_id}/release", release_voucher)
     app.router.add_get("/_sim/advances", sim_advances, allow_head=False)
+    sms_routes.attach(app)

@@ -321,6 +321,9 @@ class EmitraB2BDialect:
     async def release_voucher(self, voucher_id: str, txn_id: str) -> bool:
         return await self.reference.release_voucher(voucher_id, txn_id)
 
+    async def send_sms(self, message_id: str, mobile: str, text: str) -> None:
+        await self.reference.send_sms(message_id, mobile, text)
+
     async def heartbeat(self, report: dict[str, Any]) -> list[dict[str, Any]]:
         return await self.reference.heartbeat(report)
 

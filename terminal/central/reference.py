@@ -158,6 +158,13 @@ class ReferenceDialect:
             raise _bad("a redemption with an invalid amount")
         return int(payload["amount_paise"])
 
+    async def send_sms(self, message_id: str, mobile: str, text: str) -> None:
+        """Central sends the citizen the text (idempotent on message_id)."""
+        body = {"message_id": message_id, "mobile": mobile, "text": text}
+        _, payload = await self.client.request("POST", "/v1/sms", body=body)
+        if payload.get("message_id") != message_id or payload.get("status") != "sent":
+            raise _bad("an SMS reply for another message")
+
     async def release_voucher(self, voucher_id: str, txn_id: str) -> bool:
         """Undo this txn's redemption (idempotent); False if another txn holds the voucher."""
         _, payload = await self.client.request(
