@@ -116,6 +116,7 @@ class Session:
     redeem_txn_id: str | None = None  # the redemptions' id at central; the payment keeps it
     advance_paise: int = 0  # the overshoot posted to the consumer's account (settled)
     mobile: str | None = None  # for SMS receipts (mobile_given), never shown whole
+    mobile_binds: bool = False  # given before settling: the session's vouchers are bound to it
     sms_sent: dict[str, bool] = field(default_factory=dict)  # message id -> provisional
 
     @property
@@ -207,6 +208,7 @@ class Session:
             self.print_failed.add(ev.doc)
         elif isinstance(ev, ev_.MobileGiven):
             self.mobile = ev.mobile
+            self.mobile_binds = not self.settled  # a voucher posted later carries it
         elif isinstance(ev, ev_.SmsSent):
             self.sms_sent[ev.message_id] = ev.provisional
         elif isinstance(ev, ev_.SessionClosed):

@@ -37,10 +37,15 @@ def payment_body(s: Session) -> dict[str, Any]:
 
 
 def voucher_owner(s: Session) -> dict[str, str] | None:
-    """Whose the session's vouchers are, for central; None for an unbound voucher."""
+    """Whose the session's vouchers are, for central; None for an unbound voucher. The mobile
+    number only when it was given before the voucher existed: every post of one voucher must
+    carry the same body (central is idempotent on the voucher id)."""
     if not s.consumer_number or not s.provider:
         return None
-    return {"provider": s.provider, "consumer_number": s.consumer_number}
+    owner = {"provider": s.provider, "consumer_number": s.consumer_number}
+    if s.mobile and s.mobile_binds:
+        owner["mobile"] = s.mobile
+    return owner
 
 
 def voucher_args(s: Session) -> dict[str, Any]:

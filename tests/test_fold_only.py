@@ -16,7 +16,7 @@ MONEY_FIELDS = (
     "opened", "closed", "receipt_no", "voucher_posted", "settled", "amount_paise",
     "refund_posted", "refund_voucher_id", "refund_paise", "voucher_id", "voucher_paise",
     "txn_id", "card_paise", "verification", "paid_at", "recovered", "redeemed", "redeeming",
-    "redeem_txn_id", "advance_paise",
+    "redeem_txn_id", "advance_paise", "mobile", "mobile_binds", "sms_sent",
 )
 # s.opened = True, session.closed = "x", s.settled: bool = ... (not ==, not keyword args)
 ASSIGN = re.compile(r"\.(" + "|".join(MONEY_FIELDS) + r")\s*(?::[^=]+)?=(?!=)")

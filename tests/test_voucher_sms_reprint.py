@@ -149,3 +149,25 @@ async def test_reprint_by_number_and_by_qr_within_the_window_only(tmp_path):
         late = await citizen.send("reprint", receipt_no=receipt_no)
         assert not late["ok"] and late["message_key"] == "reprint_too_old"
         assert len(h.printer_sim.texts) == printed + 2
+
+
+async def test_walk_away_voucher_is_bound_to_the_mobile_given_and_sent_by_sms(tmp_path):
+    timeouts = {"cash_idle_timeout_s": 1, "more_time_timeout_s": 1}
+    async with KioskHarness(tmp_path, payment=timeouts) as h, h.client() as citizen:
+        assert (await citizen.send("start", provider=PHED[0]))["ok"]
+        assert (await citizen.send("consumer", number=PHED[1]))["ok"]
+        await citizen.wait_screen("BILL")
+        assert (await citizen.send("confirm"))["ok"]
+        await citizen.wait_screen("PAYING")
+        h.acceptor_sim.insert_note(100)
+        await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 10000)
+        assert (await citizen.send("mobile", number=MOBILE))["ok"]
+        done = await citizen.wait_screen("DONE", timeout=15)  # walked away
+        voucher = done["session"]["voucher"]
+        await wait_for(lambda: any(m["message_id"] == f"voucher:{voucher['id']}" for m in sms(h)))
+        [text] = [m["text"] for m in sms(h) if m["message_id"] == f"voucher:{voucher['id']}"]
+        assert voucher["id"] in text and "₹100" in text and "5678" in text
+        with h.central.store._tx() as db:
+            row = db.execute("SELECT provider, consumer_number, mobile FROM voucher_terms"
+                             " WHERE voucher_id = ?", (voucher["id"],)).fetchone()
+        assert tuple(row) == ("PHED", PHED[1], MOBILE)
