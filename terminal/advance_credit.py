@@ -17,8 +17,11 @@ from terminal import catalogue
 
 def enabled(config: dict[str, Any]) -> bool:
     """[payment] advance_credit: off unless the site turns it on (the existing sites' vouchers
-    stay as they were until the provider's accounts take advance postings from this kiosk)."""
-    return bool(config.get("payment", {}).get("advance_credit", False))
+    stay as they were until the provider's accounts take advance postings from this kiosk).
+    Never with the e-Mitra back-to-back dialect: its payment has no field for an advance, so
+    the overshoot would be taken and posted nowhere."""
+    dialect = config.get("central", {}).get("dialect", "reference")
+    return dialect == "reference" and bool(config.get("payment", {}).get("advance_credit", False))
 
 
 def takes_advance(provider: str, on: bool = True) -> bool:

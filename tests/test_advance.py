@@ -98,3 +98,13 @@ async def test_advance_credit_off_the_overshoot_is_a_voucher(tmp_path):
         await posted(h)
         assert voucher_routes.advances(h.central.store) == []
         assert journal_report(h)["totals"]["advance"] == 0
+
+
+def test_advance_credit_is_never_on_with_the_b2b_dialect():
+    """Its payment has no field for an advance: the overshoot would be posted nowhere."""
+    from terminal.advance_credit import enabled
+
+    assert enabled({"payment": {"advance_credit": True}, "central": {"dialect": "reference"}})
+    assert not enabled({"payment": {"advance_credit": True},
+                        "central": {"dialect": "emitra_b2b"}})
+    assert not enabled({"payment": {"advance_credit": False}, "central": {}})
