@@ -55,6 +55,7 @@ class SimRig:
                 await stop()
             except Exception:  # noqa: BLE001 - best effort teardown
                 pass
+        self.central.close_databases()
 
     def overrides(self, **sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Config overrides for the core; `sections` are merged on top (e.g. payment={...})."""

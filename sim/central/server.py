@@ -143,6 +143,13 @@ class CentralServer:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
+    def close_databases(self) -> None:
+        """For good: stop() alone keeps the stores open, so a test can start the same central
+        again on the same database; whoever ends its life closes them (three file
+        descriptors each, which a long test run would otherwise run out of)."""
+        self.app[services_store.SERVICES].close()
+        self.store.close()
+
     async def __aenter__(self) -> CentralServer:
         await self.start()
         return self
