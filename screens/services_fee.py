@@ -16,7 +16,7 @@ from kivy.uix.widget import Widget
 from screens import fmt
 from screens.services_views import ServiceScreen, button, line, lookup_of, rows, title, verdict
 from screens.views import message_key, session_of
-from screens.widgets import ACCENT_DARK, GREEN, MUTED, RED, Box
+from screens.widgets import ACCENT_DARK, GREEN, MUTED, RED, Box, KLabel
 
 
 def number_of(lookup: dict[str, Any]) -> str:
@@ -52,15 +52,17 @@ class ServiceFeeScreen(ServiceScreen):
         box = Box(orientation="vertical", size_hint_y=None, bg=[1, 1, 1, 1],
                   border=[0.70, 0.73, 0.78, 1], padding=(20 * app.s, 10 * app.s))
         box.bind(minimum_height=box.setter("height"))
-        box.add_widget(rows(app, [
-            ("svc_number_shown", app.tr(f"svc_{kind}_no"), number_of(lookup)),
-        ], label_share=0.45))
-        fee = BoxLayout(size_hint_y=None, height=84 * app.s)
-        fee.add_widget(line(app.tr("svc_fee"), "svc_fee_label", base=32, color=MUTED,
-                            halign="left"))
-        fee.add_widget(line(fmt.rupees(session.get("due_paise") or 0), "svc_fee", base=56,
-                            bold=True, color=ACCENT_DARK, halign="left"))
-        box.add_widget(fee)
+        for tid, label, value, base, tall in (
+                ("svc_number_shown", app.tr(f"svc_{kind}_no"), number_of(lookup), 34, 60),
+                ("svc_fee", app.tr("svc_fee"), fmt.rupees(session.get("due_paise") or 0), 56,
+                 100)):
+            pair = BoxLayout(size_hint_y=None, height=tall * app.s, spacing=18 * app.s)
+            pair.add_widget(KLabel(text=label, base=30, color=MUTED, halign="left",
+                                   size_hint_x=0.45, size_hint_y=1, auto_height=False))
+            pair.add_widget(KLabel(text=value, tid=tid, base=base, bold=True, latin=True,
+                                   color=ACCENT_DARK, halign="left", size_hint_x=0.55,
+                                   size_hint_y=1, auto_height=False))
+            box.add_widget(pair)
         body.add_widget(box)
         body.add_widget(line(app.tr("svc_fee_change"), "svc_fee_change", base=28, color=MUTED))
         if problem:

@@ -17,7 +17,7 @@ from kivy.uix.widget import Widget
 from screens import fmt
 from screens.services_keys import DigitPad, TextKeyboard, apply_key
 from screens.services_phonetic import Phonetic
-from screens.services_views import ServiceScreen, button, line, lookup_of, rows, title, value_box
+from screens.services_views import ServiceScreen, line, lookup_of, rows, title, value_box
 from screens.views import session_of
 from screens.widgets import LINE, MUTED, RED, Box, KButton, KLabel
 
@@ -70,7 +70,7 @@ class ApplicationScreen(ServiceScreen):
         self.page = 0
         self.editing: str | None = None
         self.typed = ""
-        self.keyboard = "deva"
+        self.keyboard = ""  # the screen's language decides until the citizen switches
         self.phonetic = Phonetic()
         self.change = False  # back from review to the form
 
@@ -85,11 +85,21 @@ class ApplicationScreen(ServiceScreen):
         step = lookup.get("step") or "form"
         errors = lookup.get("errors") or {}
         review = step == "review" and not self.change
-        self.set_back(app, "btn_back" if self.editing or self.page or review else "btn_cancel",
-                      "back" if self.editing or self.page or review else "cancel",
-                      danger=not (self.editing or self.page or review))
-        self.set_extra(app, None)
-        key = (app.lang, step, self.page, self.editing, self.typed, self.keyboard,
+        first = not (self.editing or self.page or review)
+        self.set_back(app, "svc_form_change" if review and not self.editing
+                      else "btn_cancel" if first else "btn_back",
+                      "cancel" if first else "back", danger=first)
+        pages = len(self.sections(form))
+        if self.editing:
+            self.set_extra(app, None)
+        elif review:
+            self.set_extra(app, "please_wait" if state.get("busy") else "svc_form_submit",
+                           "form_submit", primary=True)
+        else:
+            self.set_extra(app, "svc_form_check" if self.page >= pages - 1 else "key_continue",
+                           "form_next", primary=True)
+        key = (app.lang, step, self.page, self.editing, self.typed, self.phonetic.buffer,
+               self.keyboard,
                repr(self.answers), repr(errors), app.notice, review, bool(state.get("busy")))
         if not self.redraw(key):
             return
@@ -120,7 +130,7 @@ class ApplicationScreen(ServiceScreen):
         self.page = min(self.page, len(sections) - 1)
         section = sections[self.page]
         heading = f"{form.get(f'title_{app.lang}') or form.get('title_en') or ''}"
-        body.add_widget(title(heading, "svc_title", base=38))
+        body.add_widget(title(heading, "svc_title", base=36))
         body.add_widget(line(app.tr("svc_form_page", page=self.page + 1, pages=len(sections),
                                     section=section.get(f"title_{app.lang}") or ""),
                              "svc_form_page", base=28, color=MUTED))
@@ -130,16 +140,11 @@ class ApplicationScreen(ServiceScreen):
         if app.notice and app.notice != "form_has_errors":
             body.add_widget(line(app.tr(app.notice), "message", color=RED, bold=True))
         body.add_widget(Widget())
-        last = self.page == len(sections) - 1
-        go = button(app.tr("svc_form_check" if last else "key_continue"), "form_next",
-                    lambda: self.next_page(app, len(sections)), tall=100, width=None)
-        go.size_hint_x, go.pos_hint = 0.5, {"right": 1}
-        body.add_widget(go)
 
     def field_row(self, app, form, name: str, required: bool, error: str | None) -> Box:
         spec = self.spec(form, name)
         value = shown_value(field_kind(spec), name, self.answers.get(name, ""))
-        row = Box(size_hint_y=None, height=(118 if error else 92) * app.s, bg=[1, 1, 1, 1],
+        row = Box(size_hint_y=None, height=(126 if error else 92) * app.s, bg=[1, 1, 1, 1],
                   border=list(RED if error else LINE), padding=(16 * app.s, 6 * app.s),
                   spacing=12 * app.s)
         words = BoxLayout(orientation="vertical")
@@ -193,6 +198,7 @@ class ApplicationScreen(ServiceScreen):
 
     def draw_editor(self, app, form: dict[str, Any]) -> None:
         name = self.editing or ""
+        self.keyboard = self.keyboard or ("deva" if app.lang == "hi" else "latin")
         spec = self.spec(form, name)
         kind = field_kind(spec)
         body = self.ids.body
@@ -299,14 +305,11 @@ class ApplicationScreen(ServiceScreen):
         if app.notice:
             body.add_widget(line(app.tr(app.notice), "message", color=RED, bold=True))
         body.add_widget(Widget())
-        buttons = BoxLayout(size_hint_y=None, height=110 * app.s, spacing=24 * app.s)
-        buttons.add_widget(button(app.tr("svc_form_change"), "form_change",
-                                  lambda: self.go_back(app), kind="secondary", tall=110,
-                                  width=0.7))
-        busy = bool(app.state.get("busy"))
-        send = button(app.tr("please_wait" if busy else "svc_form_submit"), "form_submit",
-                      lambda: app.send_intent("application_submit"), tall=110)
-        send.disabled = busy
-        buttons.add_widget(send)
-        body.add_widget(buttons)
 
+    def extra(self, app) -> None:
+        """The footer's primary button: the next page, the core's check, or submit."""
+        lookup = lookup_of(app.state)
+        if (lookup.get("step") == "review" and not self.change) and not self.editing:
+            app.send_intent("application_submit")
+        elif not self.editing:
+            self.next_page(app, len(self.sections(lookup.get("form") or {})))

@@ -22,10 +22,9 @@ from screens.services_views import (
     rows,
     title,
     value_box,
-    verdict,
 )
 from screens.views import session_of
-from screens.widgets import GREEN, MUTED, RED, KButton
+from screens.widgets import MUTED, RED, KButton
 
 STEPS = ("department", "category", "complaint", "typing", "mobile")
 MAX_TEXT = 250
@@ -42,7 +41,6 @@ class GrievanceScreen(ServiceScreen):
     def __init__(self, **kwargs) -> None:
         super().__init__(name="grievance", **kwargs)
         self.session_id: str | None = None
-        self.keyboard = "deva"
         self.reset()
 
     def reset(self) -> None:
@@ -52,6 +50,7 @@ class GrievanceScreen(ServiceScreen):
         self.complaint: str | None = None
         self.text = ""
         self.mobile = ""
+        self.keyboard = ""  # the screen's language decides until the citizen switches
 
     def update(self, app, state: dict[str, Any]) -> None:
         sid = session_of(state).get("session_id")
@@ -135,7 +134,8 @@ class GrievanceScreen(ServiceScreen):
         top.add_widget(value_box(app, self.text[-60:], "svc_text", app.tr("svc_text_empty"),
                                  base=32))
         body.add_widget(top)
-        body.add_widget(TextKeyboard(app, lambda k: self.type_key(app, k), layout=self.keyboard,
+        layout = self.keyboard or ("deva" if app.lang == "hi" else "latin")
+        body.add_widget(TextKeyboard(app, lambda k: self.type_key(app, k), layout=layout,
                                      layouts=("deva", "latin"),
                                      on_layout=lambda o: self.switch(app, o)))
 
@@ -230,7 +230,7 @@ class GrievanceScreen(ServiceScreen):
 
     def draw_review(self, app, draft: dict[str, Any], busy: bool) -> None:
         body = self.ids.body
-        body.add_widget(title(app.tr("svc_grievance_review"), "svc_title", base=40))
+        body.add_widget(title(app.tr("svc_grievance_review"), "svc_title", base=38))
         complaint = draft.get("description") or ""
         if draft.get("complaint") and self.category:
             for c in self.category.get("complaints") or []:
@@ -245,13 +245,10 @@ class GrievanceScreen(ServiceScreen):
             ("svc_r_complaint", app.tr("svc_r_complaint"), complaint),
             ("svc_r_mobile", app.tr("svc_r_mobile"), str(draft.get("mobile_masked") or "")),
             ("svc_r_photo", app.tr("svc_r_photo"),
-             app.tr("svc_photo_taken") if photo else app.tr("svc_photo_none")),
+             app.tr("svc_photo_kept") if photo else app.tr("svc_photo_none")),
             ("svc_r_fee", app.tr("svc_fee"), fmt.rupees(draft.get("fee_paise") or 0)),
         ]
         body.add_widget(rows(app, [p for p in pairs if p[2]], label_share=0.3))
-        if photo:
-            body.add_widget(verdict(app, app.tr("svc_photo_kept"), "tick", GREEN,
-                                    tid="svc_photo_kept"))
         if app.notice:
             body.add_widget(line(app.tr(app.notice), "message", color=RED, bold=True))
         buttons = BoxLayout(size_hint_y=None, height=110 * app.s, spacing=24 * app.s)

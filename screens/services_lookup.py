@@ -4,6 +4,7 @@ scanner; the answer in plain words with what to do next; the slip printed once p
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -267,7 +268,10 @@ class CertificateScreen(LookupScreen):
             for index, (name, text) in enumerate(list(details.items())[:4]):
                 words = f"svc_detail_{name}"
                 label = app.tr(words) if app.has_text(words) else str(name).replace("_", " ")
-                pairs.append((f"svc_detail_{index}", label, str(text)))
+                shown = str(text)
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", shown):
+                    shown = fmt.date_dmy(shown)  # dates day first, as everywhere else
+                pairs.append((f"svc_detail_{index}", label, shown))
         left, right = columns(app, body)
         left.add_widget(rows(app, [p for p in pairs if p[2]][:5], label_share=0.4))
         if pairs[5:]:

@@ -209,10 +209,12 @@ class ServiceScreen(KioskScreen):
         self.ids.back.tid = tid
         self.ids.back.kind = "danger_outline" if danger else "secondary"
 
-    def set_extra(self, app, key: str | None, tid: str = "svc_extra") -> None:
+    def set_extra(self, app, key: str | None, tid: str = "svc_extra", primary: bool = False,
+                  ) -> None:
         self.ids.extra.shown = key is not None
         self.ids.extra.text = app.tr(key) if key else ""
         self.ids.extra.tid = tid
+        self.ids.extra.kind = "primary" if primary else "secondary"
 
     def go_back(self, app) -> None:
         app.send_intent("finish")
