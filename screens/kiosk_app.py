@@ -72,6 +72,7 @@ class KioskApp(App):
         self.connected = False
         self.local = "attract"  # where the citizen is while the core is IDLE
         self.local_service: str | None = None
+        self.local_choices: Any = None  # a home tile's services to choose from (home_plan)
         self.unavailable_key: str | None = None
         self.digits = ""
         self.pin = ""
@@ -426,7 +427,21 @@ class KioskApp(App):
         self.set_language(lang)
         self.go_local("home")
 
+    def open_tile(self, tile: Any) -> None:
+        """A home tile (screens/home_plan.TilePlan): a bill, the QR check, a citizen service,
+        or a choice among a category's services."""
+        if tile.action == "bill":
+            self.choose_service(tile.service)
+        elif tile.action == "verify":
+            self.start_verify()
+        elif tile.action == "service":
+            self.open_service(tile.kind, tile.service)
+        elif tile.action == "choose":
+            self.local_choices = tile
+            self.go_local("providers")
+
     def choose_service(self, service: str) -> None:
+        self.local_choices = None
         providers = []
         for entry in self.state.get("catalogue") or []:
             if entry.get("service") == service:

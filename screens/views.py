@@ -10,8 +10,9 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from screens import fmt, maint
-from screens.content import ATTRACT_HINTS, HOME_TILES, SCANNER_POSITIONS, VERIFY, VERIFY_VERDICTS
+from screens import fmt, home_plan, home_tiles, maint
+from screens.content import ATTRACT_HINTS, SCANNER_POSITIONS, VERIFY_VERDICTS
+from screens.home_tiles import HomeTile
 from screens.widgets import (
     ACCENT,
     ACCENT_DARK,
@@ -25,7 +26,6 @@ from screens.widgets import (
     Box,
     KButton,
     KLabel,
-    Tile,
 )
 
 
@@ -117,20 +117,6 @@ class AttractScreen(KioskScreen):
         return False
 
 
-def home_bills(state: dict[str, Any]) -> set[str] | None:
-    """The bill services state.home offers now (the core's rule: a flow, and a tender that
-    works), or None when the core sends no state.home (then the catalogue and cash decide)."""
-    home = state.get("home")
-    if not isinstance(home, dict) or not isinstance(home.get("tiles"), list):
-        return None
-    found: set[str] = set()
-    for tile in home["tiles"]:
-        for svc in (tile.get("services") or []) if isinstance(tile, dict) else []:
-            if isinstance(svc, dict) and svc.get("kind") == "bill" and svc.get("service"):
-                found.add(str(svc["service"]))
-    return found
-
-
 class HomeScreen(KioskScreen):
     prompt_key = "home_title"
 
@@ -139,44 +125,31 @@ class HomeScreen(KioskScreen):
         self._built_for: tuple | None = None
 
     def update(self, app, state: dict[str, Any]) -> None:
-        offered = {s.get("service") for s in state.get("catalogue") or []}
         services = state.get("services") or {}
         cash = bool(services.get("cash_payment"))
         lookup = bool(services.get("lookup", True))
-        usable = home_bills(state)  # None: an older core without state.home
-        key = (app.lang, tuple(sorted(x for x in offered if x)), cash, lookup,
-               tuple(sorted(usable)) if usable is not None else None)
+        plans = home_plan.plan(app, state)
+        key = (app.lang, tuple(plans))
         if key != self._built_for:
             self._built_for = key
             grid = self.ids.tiles
             grid.clear_widgets()
-            for tid, icon, title, subtitle, service in HOME_TILES:
-                if service == VERIFY:
-                    available = lookup
-                elif usable is not None:
-                    available = service in usable
-                else:
-                    available = service is not None and service in offered and cash
-                stopped = not available and service in offered and service != VERIFY
-                if not available and not stopped:
-                    continue  # leads nowhere on this machine: not drawn at all
-                tile = Tile(
-                    tid=tid,
-                    icon=icon,
-                    title=app.tr(title),
-                    subtitle=app.tr(subtitle if available else "degraded_tile"),
-                    soon=not available,
-                )
-                if stopped:
+            for tile_plan in plans:
+                tile = HomeTile(tid=tile_plan.tid, icon=tile_plan.icon, title=tile_plan.title,
+                                subtitle=tile_plan.subtitle, soon=not tile_plan.available)
+                if not tile_plan.available:
                     tile.disabled = True  # payment is stopped: the banner says why
-                elif service == VERIFY:
-                    tile.bind(on_release=lambda _w: app.start_verify())
                 else:
-                    tile.bind(on_release=lambda _w, s=service: app.choose_service(s))
+                    tile.bind(on_release=lambda _w, p=tile_plan: app.open_tile(p))
                 grid.add_widget(tile)
+            self.lay_out(app)
         self.ids.banner.shown = not cash and lookup
         self.ids.banner_text.text = self.banner_text(app, services) if not cash else ""
         self.set_problem(app, app.notice)
+
+    def lay_out(self, app) -> None:
+        grid = self.ids.tiles
+        home_tiles.lay_out(grid, len(grid.children), app.s)
 
     @staticmethod
     def banner_text(app, services: dict[str, Any]) -> str:
@@ -198,6 +171,9 @@ class ProvidersScreen(KioskScreen):
         self._built_for: tuple | None = None
 
     def update(self, app, state: dict[str, Any]) -> None:
+        if app.local_choices is not None:
+            self._draw_choices(app, app.local_choices)
+            return
         service = app.local_service
         # One line: "बिजली बिल — अपनी कंपनी चुनें"
         title = app.tr("providers_title")
@@ -219,6 +195,23 @@ class ProvidersScreen(KioskScreen):
                     name = f"{name}\n{code}"
                 button = KButton(tid=f"provider_{code}", text=name, kind="secondary", tall=112)
                 button.bind(on_release=lambda _w, c=code: app.start_session(c))
+                box.add_widget(button)
+        self.set_problem(app, app.notice)
+
+    def _draw_choices(self, app, tile_plan: home_plan.TilePlan) -> None:
+        """A home tile with several services (applications): one button each."""
+        self.ids.title.text = f"{tile_plan.title} — {app.tr('tile_choose_title')}"
+        self.ids.service.shown = False
+        key = (app.lang, tile_plan)
+        if key != self._built_for:
+            self._built_for = key
+            box = self.ids.list
+            box.clear_widgets()
+            for choice in tile_plan.choices:
+                button = KButton(tid=f"choice_{choice['service']}", text=choice["name"],
+                                 kind="secondary", tall=112)
+                button.bind(on_release=lambda _w, c=choice: app.open_service(c["kind"],
+                                                                             c["service"]))
                 box.add_widget(button)
         self.set_problem(app, app.notice)
 
