@@ -5,9 +5,8 @@ the summary printed). The screen runs as its own Kivy process (offscreen SDL) an
 real touch events. Screenshots of every state in both languages: tests/artifacts/screens/
 services-<service>-<state>-<lang>.png (the committed copies are in docs/screens/).
 
-The home screen does not draw these services' tiles yet (state.home's non-bill tiles are the
-home screen's work); each test starts its service with the service's intent on a second
-session connection, as a tile would, and everything after that is tapped on the screen."""
+Each test starts its service as a citizen would: by tapping its tile on the home screen (drawn
+from state.home once the reference catalogue has arrived); everything after that is tapped too."""
 
 from __future__ import annotations
 
@@ -32,19 +31,29 @@ CASTE = "RJCC2026000451"  # seeded: a valid caste certificate
 
 @contextlib.asynccontextmanager
 async def kiosk(tmp_path: Path, lang: str, **harness):
-    """The whole kiosk, a side connection (to start a service as its tile would), the screen
-    on the home tiles in `lang`."""
-    async with KioskHarness(tmp_path, **harness) as h, h.client() as side:
+    """The whole kiosk and the screen on the home tiles in `lang`, the reference catalogue's
+    citizen services among them."""
+    async with KioskHarness(tmp_path, **harness) as h:
         await catalogue_ready()
         ui = UIProcess(h.session_url, language=lang)
         await ui.start(log_dir=tmp_path / f"ui-{lang}")
         try:
             await ui.wait("attract")
             await ui.tap("attract_en" if lang == "en" else "attract_hi")
-            await ui.wait("home")
-            yield h, side, ui
+            await ui.wait("home", tid="tile_status")
+            yield h, ui
         finally:
             await ui.close()
+
+
+async def open_tile(ui: UIProcess, tid: str, title: str) -> dict[str, str]:
+    """Tap a citizen service's tile on the home screen (it says `title`); the home screen's
+    texts as they were before the tap."""
+    home = await ui.wait("home", tid=f"{tid}_title")
+    assert title in home["texts"][f"{tid}_title"], home["texts"]
+    assert (await ui.cmd(cmd="geom"))["boxes"][tid][4], f"{tid} is not tappable"
+    await ui.tap(tid)
+    return home["texts"]
 
 
 async def catalogue_ready() -> None:
@@ -87,11 +96,13 @@ WORDS = {
     "hi": {"status_title": "आवेदन की स्थिति", "not_found": "रिकॉर्ड में नहीं मिला",
            "in_progress": "आपका आवेदन आगे बढ़ रहा है", "next": "अभी कुछ नहीं करना है",
            "printed": "पर्ची छप गई", "cert_title": "प्रमाण-पत्र जाँचें",
+           "status_tile": "आवेदन की स्थिति", "cert_tile": "प्रमाण-पत्र जाँचें",
            "genuine": "यह प्रमाण-पत्र असली है", "caste": "जाति प्रमाण-पत्र",
            "revoked": "रद्द", "wait": "थोड़ा रुकें"},
     "en": {"status_title": "Application status", "not_found": "not in our records",
            "in_progress": "Your application is moving ahead", "next": "Nothing to do now",
            "printed": "The slip is printed", "cert_title": "Check a certificate",
+           "status_tile": "Application status", "cert_tile": "Check a certificate",
            "genuine": "This certificate is genuine", "caste": "Caste certificate",
            "revoked": "cancelled", "wait": "Please wait"},
 }
@@ -100,8 +111,8 @@ WORDS = {
 @pytest.mark.parametrize("lang", ["hi", "en"])
 async def test_application_status_by_number_then_printed(tmp_path, lang):
     words = WORDS[lang]
-    async with kiosk(tmp_path, lang) as (h, side, ui):
-        assert (await side.send("status_start"))["ok"]
+    async with kiosk(tmp_path, lang) as (h, ui):
+        await open_tile(ui, "tile_status", words["status_tile"])
         entry = await ui.wait("status", tid="svc_title")
         assert entry["texts"]["svc_title"] == words["status_title"]
         assert "क्यूआर" in entry["texts"]["svc_qr_hint"] if lang == "hi" \
@@ -152,7 +163,7 @@ async def test_application_status_by_number_then_printed(tmp_path, lang):
 
 
 async def test_application_status_from_the_slips_qr(tmp_path):
-    async with kiosk(tmp_path, "hi") as (h, _side, ui):
+    async with kiosk(tmp_path, "hi") as (h, ui):
         h.rig.scanner_sim.scan(f"EMITRA1|A|{PENSION}")
         found = await ui.wait("status", tid="svc_verdict", timeout=15)
         assert found["texts"]["svc_application_no"] == PENSION
@@ -165,8 +176,8 @@ async def test_application_status_from_the_slips_qr(tmp_path):
 @pytest.mark.parametrize("lang", ["hi", "en"])
 async def test_certificate_by_number_then_printed(tmp_path, lang):
     words = WORDS[lang]
-    async with kiosk(tmp_path, lang) as (h, side, ui):
-        assert (await side.send("certificate_start"))["ok"]
+    async with kiosk(tmp_path, lang) as (h, ui):
+        await open_tile(ui, "tile_certificate", words["cert_tile"])
         entry = await ui.wait("certificate", tid="kb_Q")
         assert entry["texts"]["svc_title"] == words["cert_title"]
         geom = await ui.cmd(cmd="geom")

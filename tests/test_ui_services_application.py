@@ -10,15 +10,17 @@ from __future__ import annotations
 import pytest
 
 from terminal.form_engine import verhoeff_digit
-from tests.test_ui_services import keys, kiosk, no_codes, pad, shot
+from tests.test_ui_services import keys, kiosk, no_codes, open_tile, pad, shot
 
 AADHAAR = "49873216540" + verhoeff_digit("49873216540")
 WRONG_AADHAAR = AADHAAR[:-1] + str((int(AADHAAR[-1]) + 1) % 10)
 WORDS = {
-    "hi": {"title": "वृद्धावस्था पेंशन आवेदन", "name": "कमला देवी", "required": "ज़रूरी",
+    "hi": {"tile": "वृद्धावस्था पेंशन",
+           "title": "वृद्धावस्था पेंशन आवेदन", "name": "कमला देवी", "required": "ज़रूरी",
            "check_digit": "आधार नंबर में कोई अंक गलत है", "done": "आपका आवेदन जमा है",
            "take": "अपनी दोनों पर्चियाँ लें"},
-    "en": {"title": "Old-age pension application", "name": "KAMLA DEVI", "required": "must",
+    "en": {"tile": "Old-age pension",
+           "title": "Old-age pension application", "name": "KAMLA DEVI", "required": "must",
            "check_digit": "A digit of the Aadhaar number is wrong", "done": "your application",
            "take": "Take your slips (2)"},
 }
@@ -49,8 +51,10 @@ async def fill_name(ui, lang: str) -> None:
 @pytest.mark.parametrize("lang", ["hi", "en"])
 async def test_apply_for_pension_fee_paid_acknowledged(tmp_path, lang):
     words = WORDS[lang]
-    async with kiosk(tmp_path, lang) as (h, side, ui):
-        assert (await side.send("application_start", service="old_age_pension"))["ok"]
+    async with kiosk(tmp_path, lang) as (h, ui):
+        # the one service to apply for on this machine: its name on the tile, and its fee
+        home = await open_tile(ui, "tile_application", words["tile"])
+        assert "₹10" in home["tile_application_sub"]
         page = await ui.wait("application", tid="field_name")
         assert page["texts"]["svc_title"] == words["title"]
         assert {"field_name", "field_date_of_birth", "field_mobile"} <= set(page["texts"])

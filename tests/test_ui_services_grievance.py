@@ -11,16 +11,18 @@ import asyncio
 import pytest
 
 from sim.devices.camera import FrameSource, empty_frame, face_frame
-from tests.test_ui_services import kiosk, no_codes, pad, shot
+from tests.test_ui_services import kiosk, no_codes, open_tile, pad, shot
 
 MOBILE = "9829012345"
 TYPED = {"hi": ["प", "ा", "न", "ी", "space", "न", "ह", "ी", "ं"], "en": list("NO WATER")}
 WORDS = {
-    "hi": {"dept": "शिकायत किस बारे में है?", "fee_note": "₹5", "cat": "क्या परेशानी है?",
+    "hi": {"tile": "शिकायत करें",
+           "dept": "शिकायत किस बारे में है?", "fee_note": "₹5", "cat": "क्या परेशानी है?",
            "typed": "पानी नहीं", "photo_kept": "फ़ोटो ले ली गई", "fee": "₹5",
            "done": "आपकी शिकायत दर्ज है",
            "slips": "अपनी तीनों पर्चियाँ लें"},
-    "en": {"dept": "What is the complaint about?", "fee_note": "₹5", "cat": "What is the problem?",
+    "en": {"tile": "Make a complaint",
+           "dept": "What is the complaint about?", "fee_note": "₹5", "cat": "What is the problem?",
            "typed": "NO WATER", "photo_kept": "Photo taken", "fee": "₹5",
            "done": "your complaint is",
            "slips": "Take your slips (3)"},
@@ -44,10 +46,11 @@ def typed_keys(lang: str) -> list[str]:
 async def test_grievance_typed_with_photo_fee_paid_and_number_shown(tmp_path, lang):
     words = WORDS[lang]
     source = FrameSource([empty_frame()], fps=20)  # nobody there: the attract screen shows
-    async with kiosk(tmp_path, lang, camera_source=source) as (h, side, ui):
+    async with kiosk(tmp_path, lang, camera_source=source) as (h, ui):
         source.show(face_frame())  # the citizen, now at the screen, in the photo
         await wait_for_frame(h)
-        assert (await side.send("grievance_start"))["ok"]
+        home = await open_tile(ui, "tile_grievance", words["tile"])
+        assert home["tile_grievance_sub"].endswith("₹5")  # the fee, on the tile
         dept = await ui.wait("grievance", tid="dept_PHED")
         assert dept["texts"]["svc_title"] == words["dept"]
         assert words["fee_note"] in dept["texts"]["svc_prompt"]  # the fee is said up front
@@ -127,8 +130,8 @@ async def test_grievance_typed_with_photo_fee_paid_and_number_shown(tmp_path, la
 
 
 async def test_grievance_common_complaint_without_photo_and_back_steps(tmp_path):
-    async with kiosk(tmp_path, "hi") as (h, side, ui):
-        assert (await side.send("grievance_start"))["ok"]
+    async with kiosk(tmp_path, "hi") as (h, ui):
+        await open_tile(ui, "tile_grievance", "शिकायत")
         await ui.wait("grievance", tid="dept_ENERGY")
         assert (await ui.texts())["texts"]["cancel"] == "रद्द करें"
         await ui.tap("dept_ENERGY")
