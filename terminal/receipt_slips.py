@@ -131,7 +131,8 @@ def build_payment_slip(r: PaymentReceipt, width_dots: int = 576, *,
         d.hindi(f"सेवा शुल्क / Service charge: {format_rupees(r.service_charge_paise)}",
                 align="left")
     if r.card_pan_masked:
-        d.hindi(f"{HI['card']} / Paid by card {r.card_pan_masked}", align="left")
+        d.hindi(f"{HI['card']} / Paid by card", align="left")
+        d.kv("Card", r.card_pan_masked)  # as text too: the engineer's log and a reprint read it
         d.kv("Auth code", r.card_auth_code or "-")
     else:
         d.hindi(f"{HI['paid_so_far']} / Cash in: {format_rupees(r.tendered_paise)}",

@@ -68,7 +68,7 @@ async def test_card_payment_approved_after_a_wrong_pin(tmp_path, pcscd, emulator
                 break
             await asyncio.sleep(0.1)
         text = h.printer_sim.texts[0]
-        assert "card 652150******7890" in text and "Auth code" in text
+        assert "Card      : 652150******7890" in text and "Auth code" in text
         assert decode(Image.open(h.printer_sim.receipts[0]))
         everything = str(citizen.states) + open(h.config["journal"]["path"], "rb").read().hex()
         assert PIN_OK not in str(citizen.states) and "6521501234567890" not in everything

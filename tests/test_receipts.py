@@ -282,7 +282,7 @@ def test_payment_with_voucher_and_charge() -> None:
 def test_card_payment_prints_no_cash_line() -> None:
     doc, text, pictured = said(build_payment_slip, payment(
         card_pan_masked="607153******1234", card_auth_code="A1B2C3", notes=[]))
-    assert "607153******1234" in pictured and "A1B2C3" in text
+    assert "607153******1234" in text and "A1B2C3" in text and "Paid by card" in pictured
     assert "Cash in" not in pictured
 
 
