@@ -16,7 +16,7 @@ from screens.home_plan import grid_shape
 from screens.widgets import WHITE, Icon, font_for
 
 TITLE_BASES = (34, 32, 30, 28)  # px at 1280x800 before the Hindi +15 %; 28: body text
-TALL_ENOUGH = 200  # px at 1280x800: below this a tile puts its icon beside its words
+TALL_ENOUGH = 180  # px at 1280x800: below this a tile puts its icon beside its words
 WIDE_RATIO = 1.7  # a tile this much wider than tall also puts it beside them
 
 

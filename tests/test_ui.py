@@ -51,6 +51,32 @@ async def start_language(ui: UIProcess, lang: str) -> dict:
     return await ui.wait("home")
 
 
+# Every tile the reference catalogue's state.home gives, plus the QR receipt check.
+HOME_TILES = {"tile_electricity", "tile_water", "tile_phone", "tile_gas", "tile_application",
+              "tile_status", "tile_certificate", "tile_grievance", "tile_verify"}
+
+
+def drawn_tiles(boxes: dict) -> dict[str, list]:
+    return {tid: box for tid, box in boxes.items()
+            if tid.startswith("tile_") and not tid.endswith(("_icon", "_title", "_sub"))}
+
+
+def check_home_tiles(boxes: dict, scale: float) -> None:
+    """Tiles apart (the 16 px gap), each icon at least 64 px, the words inside their tile."""
+    items = sorted(drawn_tiles(boxes).items())
+    for i, (a, (ax, ay, aw, ah, _)) in enumerate(items):
+        for b, (bx, by, bw, bh, _) in items[i + 1:]:
+            apart_x = ax + aw + 16 * scale - 1 <= bx or bx + bw + 16 * scale - 1 <= ax
+            apart_y = ay + ah + 16 * scale - 1 <= by or by + bh + 16 * scale - 1 <= ay
+            assert apart_x or apart_y, (a, b)
+        icon = boxes[f"{a}_icon"]
+        assert min(icon[2], icon[3]) >= 64, (a, icon)
+        for part in ("_icon", "_title", "_sub"):
+            x, y, w, h = boxes[a + part][:4]
+            assert ax - 1 <= x and x + w <= ax + aw + 1, (a + part, "sideways out of its tile")
+            assert ay - 1 <= y and y + h <= ay + ah + 1, (a + part, "out of its tile")
+
+
 async def to_identify(ui: UIProcess, lang: str) -> dict:
     await start_language(ui, lang)
     await ui.tap("tile_electricity")
@@ -79,6 +105,7 @@ async def test_pay_seeded_bill_with_two_notes(tmp_path, lang):
         assert h.core.kiosk.language == lang
         title = home["texts"]["home_title"]
         assert title == ("आप क्या करना चाहते हैं?" if lang == "hi" else "What would you like to do?")
+        await ui.wait("home", tid="tile_status")  # the reference catalogue has arrived
         await shot(ui, "home", lang)
 
         await ui.tap("tile_electricity")
@@ -202,10 +229,17 @@ async def test_language_toggle_in_header(tmp_path):
 async def test_help_and_coming_soon(tmp_path, lang):
     async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
         await start_language(ui, lang)
-        # Tiles that lead nowhere on this machine are not drawn (issue 14: no dead ends).
+        # Exactly the tiles state.home gives (and the receipt check), each tappable: none
+        # that leads nowhere on this machine (issue 14: no dead ends).
+        await ui.wait("home", tid="tile_status")
         boxes = (await ui.cmd(cmd="geom"))["boxes"]
-        assert "tile_status" not in boxes and "tile_reprint" not in boxes
-        assert {"tile_electricity", "tile_water", "tile_verify"} <= set(boxes)
+        tiles = drawn_tiles(boxes)
+        assert set(tiles) == HOME_TILES
+        assert all(box[4] for box in tiles.values())
+        assert "tile_reprint" not in boxes
+        texts = (await ui.texts())["texts"]
+        assert texts["tile_grievance_sub"].endswith("₹5")  # a fee is said on its tile
+        assert texts["tile_verify_title"] == ("रसीद जाँचें" if lang == "hi" else "Check a receipt")
         await ui.tap("help")
         helping = await ui.wait("home", modal="HelpView")
         assert "181" in helping["texts"]["help_call"]
@@ -283,6 +317,7 @@ async def test_degraded_home_when_the_printer_is_out_of_paper(tmp_path, lang):
     saying why in citizen words; the verify tile still works."""
     async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
         await start_language(ui, lang)
+        await ui.wait("home", tid="tile_status")
         h.printer_sim.set_paper("out")
         home = await ui.wait("home", tid="degraded_banner", contains="—", timeout=15)
         banner = home["texts"]["degraded_banner"]
@@ -298,6 +333,10 @@ async def test_degraded_home_when_the_printer_is_out_of_paper(tmp_path, lang):
         for tile in ("tile_electricity", "tile_water", "tile_phone"):
             assert boxes[tile][4] is False, tile  # not tappable
         assert boxes["tile_verify"][4] is True
+        # The look-ups still work; a fee cannot be paid, so those tiles are not drawn at all.
+        assert boxes["tile_status"][4] is True and boxes["tile_certificate"][4] is True
+        assert "tile_grievance" not in boxes and "tile_application" not in boxes
+        check_home_tiles(boxes, 1.0)  # the banner takes room: still no overlap, icons 64 px
         refused = await ui.cmd(cmd="tap", tid="tile_electricity")
         assert not refused["ok"] and "disabled" in refused["error"]
         await shot(ui, "home-degraded", lang)
@@ -386,6 +425,7 @@ async def test_layout_scales_and_targets_are_big(tmp_path, size):
         scale = min(size) / 800
         checked = []
         await start_language(ui, "hi")
+        await ui.wait("home", tid="tile_status")  # all the catalogue's tiles
         for step in ("home", "providers", "identify", "bill", "paying"):
             if step == "providers":
                 await ui.tap("tile_electricity")
@@ -414,6 +454,10 @@ async def test_layout_scales_and_targets_are_big(tmp_path, size):
                 if tappable:
                     assert min(w, hgt) >= 90 * scale - 1, (step, tid, w, hgt)
                     checked.append(tid)
+            if step == "home":
+                assert set(drawn_tiles(geom["boxes"])) == HOME_TILES
+                check_home_tiles(geom["boxes"], scale)
             if size != (1280, 800):
                 await ui.screenshot(ARTIFACTS / f"{step}-hi-{size[0]}x{size[1]}.png")
-        assert {"tile_electricity", "key_5", "confirm", "cancel", "lang_en"} <= set(checked)
+        assert {"tile_electricity", "tile_grievance", "key_5", "confirm", "cancel",
+                "lang_en"} <= set(checked)
