@@ -153,7 +153,11 @@ async def test_lost_and_corrupted_replies_resend_same_packet_one_credit(h: Harne
     assert len(h.of(NoteStacked)) == 1
     assert h.sim.credits_reported == 1 and h.sim.stacked == [2000]
     assert h.acceptor.resends >= 3
-    # every resend was replayed by the device, never executed again
+    # every resend was replayed by the device, never executed again (the driver keeps polling:
+    # look between two polls, not while one is on the wire)
+    deadline = time.monotonic() + 2
+    while len(h.sim.commands_seen) != h.acceptor.commands_sent and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
     assert len(h.sim.commands_seen) == h.acceptor.commands_sent
     assert h.acceptor.status().state is DeviceState.ONLINE
 
