@@ -358,7 +358,11 @@ class EmvSession:
             return PinResult(False, 0, True)
         block = pin_block(pin)
         try:
-            resp = self._cmd(verify_plaintext_pin(bytes(block)), "verify")
+            # VERIFY returns no data: only its own status word says whether the PIN was right.
+            # No GET RESPONSE chain (61xx), which would let a later answer stand in for it.
+            wire = verify_plaintext_pin(bytes(block)).to_bytes()
+            resp = Response.from_bytes(self._transmit(wire))
+            log.debug("apdu verify sw=%04X %s", resp.sw, describe_sw(resp.sw))
         finally:
             block[:] = bytes(len(block))
         if resp.ok:

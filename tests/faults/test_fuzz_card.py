@@ -297,6 +297,25 @@ def test_emv_flow_with_damaged_answers(data, directory) -> None:
     run_emv(FuzzCard(data, VirtualCard("emv", EmvProfile(directory=directory))))
 
 
+def test_a_verify_answered_61xx_is_not_a_right_pin() -> None:
+    """Found by the fuzz run: VERIFY answered "61 00" (more data) and the GET RESPONSE "90 00"
+    made a PIN the card never accepted count as right. Only VERIFY's own word counts."""
+    card = VirtualCard("emv", EmvProfile(directory="pse"))
+
+    def transmit(apdu: bytes) -> bytes:
+        if apdu[1] == 0x20:  # VERIFY
+            return b"\x61\x00"
+        if apdu[1] == 0xC0:  # GET RESPONSE
+            return b"\x90\x00"
+        return card.process(apdu)
+
+    session = EmvSession(transmit)
+    session.read()
+    with pytest.raises(CardError):
+        result = session.verify_pin(PIN)
+        assert not result.ok  # never reached when it raises; fails the test if it says ok
+
+
 @FUZZ
 @given(st.data())
 def test_emv_flow_with_random_emv_shaped_answers(data) -> None:
