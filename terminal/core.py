@@ -6,7 +6,9 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 from drivers.base import DeviceError, DeviceState, DeviceStatus
 from drivers.ports import resolve_port
@@ -176,24 +178,36 @@ class Core:
             await asyncio.sleep(6 * 3600)
 
     async def stop(self) -> None:
+        """Everything in order; a step that takes over a second is logged by name, so a slow
+        shutdown (systemd's stop timeout, an upgrade's drain) says what held it."""
         if self._liveness is not None:
             self._liveness.stop()
         if self._heartbeat is not None:
-            await self._heartbeat.stop()
+            await _timed("heartbeat", self._heartbeat.stop())
         for task in self._tasks:
             task.cancel()
-        await self.watchdog.stop()
-        await self.session_api.stop()
-        await self.kiosk.stop()
+        await _timed("watchdog", self.watchdog.stop())
+        await _timed("session api", self.session_api.stop())
+        await _timed("kiosk", self.kiosk.stop())
         for task in self._tasks:
             task.cancel()
-        for device in self.watchdog.devices.values():
+        for name, device in self.watchdog.devices.items():
             try:
-                await device.close()
+                await _timed(f"close {name}", device.close())
             except Exception:
                 log.exception("closing device failed")
-        await self.central.close()
+        await _timed("central", self.central.close())
         self.journal.close()
+
+
+async def _timed(step: str, work: Awaitable[Any]) -> None:
+    started = time.monotonic()
+    try:
+        await work
+    finally:
+        took = time.monotonic() - started
+        if took > 1.0:
+            log_event(log, "slow shutdown step", logging.WARNING, step=step, took_s=round(took, 1))
 
 
 async def run_core(config: dict, config_files: tuple[str, ...] = ()) -> int:

@@ -10,6 +10,7 @@ that logged in; every connection has a bounded send queue, and their number is b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -25,6 +26,7 @@ from terminal.session_guard import BadMessage, RateLimitedLog, parse_intent
 from terminal.session_token import SessionToken
 
 log = logging.getLogger("session_api")
+STOP_WAIT_S = 2.0  # at shutdown, how long a screen's connection may take to close
 
 DEFAULTS: dict[str, Any] = {
     "token_file": "",
@@ -93,7 +95,9 @@ class SessionAPI:
         self.url = ""
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        # A screen's handler must not hold up shutdown for aiohttp's default 60 s (seen: a core
+        # that took a minute to stop after SIGTERM, past a test's and systemd's patience).
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=STOP_WAIT_S)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -105,7 +109,9 @@ class SessionAPI:
     async def stop(self) -> None:
         self.token.withdraw()
         for ws in list(self._sockets):  # a connected screen must not hold up shutdown
-            await ws.close(code=1001, message=b"core stopping")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_WAIT_S):
+                    await ws.close(code=1001, message=b"core stopping")
         if self._runner:
             await self._runner.cleanup()
 
