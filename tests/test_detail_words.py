@@ -54,12 +54,22 @@ def _tuple_strings(node: ast.AST) -> set[str]:
     return out
 
 
+def _parse(source: str) -> ast.Module:
+    """ast.parse, once more if it hits CPython 3.11's thread race in the ast module ("AST
+    constructor recursion depth mismatch" while another test's background thread formats a
+    traceback, which parses source too); a real syntax error still fails."""
+    try:
+        return ast.parse(source)
+    except SystemError:
+        return ast.parse(source)
+
+
 def _literal_words(folder: str) -> dict[str, set[str]]:
     """Strings in the detail tuples written out in the source: DeviceStatus(state, (...)),
     DeviceStatus(detail=(...)), and `detail = (...)` / `details = ...` assignments."""
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / folder).rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _parse(path.read_text(encoding="utf-8"))
         words: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DeviceStatus":
