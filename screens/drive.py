@@ -242,6 +242,9 @@ class Driver:
         return reply
 
     async def tap(self, tid: str) -> dict[str, Any]:
+        # A widget drawn in this tick has no position until the layout pass before the next
+        # frame: touching it now would land where it is not (seen in CI on a loaded machine).
+        await self.next_frame(timeout=2.0)
         widget = self.find(tid)
         if widget is None:
             return {"ok": False, "error": f"no visible widget {tid!r} on {self.app.sm.current}"}
