@@ -28,6 +28,7 @@ START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH = (
 LANGUAGE, MORE_TIME, VERIFY, SCAN = "language", "more_time", "verify", "scan"
 VOUCHER = "voucher"  # {"code": voucher id typed} at the bill or paying step
 MOBILE, REPRINT = "mobile", "reprint"  # SMS receipts' number; a citizen's copy of a receipt
+PAY_PART = "pay_part"  # pay only the cash in, where the provider takes part payments
 MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
 # The citizen services (terminal/status_service.py, certificate_service.py,
 # grievance_service.py); a grievance's fee is then paid with confirm / pay_card like a bill.
@@ -48,7 +49,7 @@ SERVICE_INTENTS = (
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
-    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, MOBILE, REPRINT, *SERVICE_INTENTS,
+    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, MOBILE, REPRINT, PAY_PART, *SERVICE_INTENTS,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action
@@ -76,7 +77,7 @@ MESSAGE_KEYS = (
     "central_unavailable", "service_unavailable", "session_in_progress", "cannot_cancel_now",
     "note_returned", "note_too_large", "note_insert_flat", "note_not_accepted_now",
     "note_one_at_a_time", "note_not_recognised", "not_now", "unknown_intent", "bad_request",
-    "device_problem_money_safe",
+    "device_problem_money_safe", "part_payment_not_offered",
     # vouchers taken in toward a bill (terminal/voucher_redeem.py)
     "voucher_used", "voucher_used_rest", "voucher_already_used", "voucher_expired",
     "voucher_not_found", "voucher_other_consumer", "voucher_code_invalid",

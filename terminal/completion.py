@@ -22,6 +22,7 @@ from terminal.advance_credit import enabled as advance_enabled
 from terminal.advance_credit import takes_advance
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
+from terminal.part_payment import split_part
 from terminal.session import Session, State, fold, split
 
 __all__ = ["Completion", "OutboxLike", "PrinterLike", "Redemptions", "money_flows", "printer_ok"]
@@ -103,13 +104,19 @@ class Completion:
 
     # ------------------------------------------------------------------ settle
 
-    async def settle(self, s: Session, recovery: bool = False, txn_id: str | None = None) -> None:
+    async def settle(self, s: Session, recovery: bool = False, txn_id: str | None = None,
+                     partial: bool = False) -> None:
         """Decide where every paise taken goes (payment, advance credit, voucher), durably, once.
-        A voucher redemption still waiting for central's answer is awaited first."""
+        A voucher redemption still waiting for central's answer is awaited first. `partial`: the
+        citizen chose to pay only what is in (terminal/part_payment.py checked it is allowed)."""
         if self.redemptions is not None and not recovery:
             await self.redemptions.wait(s)
-        advance_ok = takes_advance(s.provider, self.advance_on)
-        amount, advance, voucher = split(s.paid_paise + s.card_paise, s.due_paise, advance_ok)
+        tendered = s.paid_paise + s.card_paise
+        if partial:
+            amount, advance, voucher = split_part(tendered, s.due_paise)
+        else:
+            advance_ok = takes_advance(s.provider, self.advance_on)
+            amount, advance, voucher = split(tendered, s.due_paise, advance_ok)
         txn_id = txn_id or s.redeem_txn_id  # the vouchers' redemption id is the payment's
         settled = E.Settled(
             txn_id=(txn_id or new_id("T", self.terminal_id)) if amount else None,
@@ -117,7 +124,7 @@ class Completion:
             voucher_id=new_id("V", self.terminal_id) if voucher else None,
             voucher_paise=voucher,
             advance_paise=advance,
-            tendered_paise=s.paid_paise + s.card_paise,
+            tendered_paise=tendered,
             notes=tuple(s.notes),
             recovery=recovery,
         )

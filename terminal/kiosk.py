@@ -265,8 +265,8 @@ class Kiosk(LiveFields, BoardFields):
     # ------------------------------------------------------------------ session endings
     # (cash_intake.SessionEnds: how a session with cash in ends, and one without)
 
-    async def settle(self, s: Session, recovery: bool = False, txn_id: str | None = None) -> None:
-        await self.completion.settle(s, recovery=recovery, txn_id=txn_id)
+    async def settle(self, s: Session, **how: Any) -> None:  # recovery, txn_id, partial
+        await self.completion.settle(s, **how)
 
     async def cancel(self, s: Session, outcome: State) -> None:
         was_paying = s.state == State.PAYING

@@ -1,5 +1,6 @@
 """The citizen's money beyond paying: vouchers taken back (terminal/voucher_redeem.py), SMS
-receipts (terminal/sms_receipt.py) and reprints (terminal/reprint.py), built and hooked into the
+receipts (terminal/sms_receipt.py), reprints (terminal/reprint.py) and part payments
+(terminal/part_payment.py), built and hooked into the
 kiosk in one place, and registered as one flow (`Kiosk.register(money_flows(self))`)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from terminal.live_session import Flow, Handler
+from terminal.part_payment import PartPayment
 from terminal.reprint import CitizenReprint
 from terminal.sms_receipt import SmsReceipts
 from terminal.voucher_redeem import KioskParts, voucher_flow
@@ -37,4 +39,5 @@ def build(kiosk: Any) -> Flows:
     kiosk.outbox.sms = sms  # the final receipt after a provisional one
     reprint = CitizenReprint(kiosk.journal, kiosk.live, kiosk.printer, kiosk.config,
                              set_device=kiosk.board.set)
-    return Flows(vouchers, sms, reprint)
+    part = PartPayment(kiosk.live, kiosk.settle)  # pay less where the provider allows it
+    return Flows(vouchers, sms, reprint, part)

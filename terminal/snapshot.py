@@ -16,6 +16,7 @@ from terminal.catalogue_cache import home_view
 from terminal.device_board import USABLE, services  # noqa: F401 - the rule lives on the board
 from terminal.live_session import LiveSession
 from terminal.logs import mask_digits, mask_name
+from terminal.part_payment import offer as part_offer
 from terminal.session import Session, State
 from terminal.sms_receipt import sms_view
 
@@ -78,6 +79,10 @@ def session_view(
         "advance": receipt_fact(s.advance_paise) if s.advance_paise else None,
         "vouchers_in": [{"id": v, "paise": p} for v, p in sorted(s.redeemed.items())],
         "sms": sms_view(s),  # offered when paper failed or the receipt is provisional
+        # part payments (terminal/part_payment.py): offered while paying; what is left after
+        "part_payment": part_offer(s),
+        "still_due_paise": s.due_paise - s.amount_paise
+        if s.settled and 0 < s.amount_paise < s.due_paise else 0,
         "printed": sorted(s.printed),
         "print_failed": sorted(s.print_failed - s.printed),
         "recovered": s.recovered,

@@ -122,6 +122,14 @@ def iso_utc(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def part_payment(provider: str, amount_paise: int, due_paise: int) -> bool:
+    """A payment of less than the bill, which the provider takes (the catalogue's flag)."""
+    from .catalogue_seed import provider as seeded
+
+    p = seeded(provider)
+    return bool(p and p.get("partial_payment")) and 0 < amount_paise < due_paise
+
+
 def canonical(body: dict[str, Any]) -> str:
     """The body as compared for idempotency: key order and whitespace do not matter."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -256,7 +264,8 @@ class CentralStore:
                 )
             if bill["status"] == "paid":
                 raise ApiError(409, "already_paid", f"bill {bill['bill_id']} is already paid")
-            if body["amount_paise"] != bill["due_paise"]:
+            part = part_payment(body["provider"], body["amount_paise"], bill["due_paise"])
+            if body["amount_paise"] != bill["due_paise"] and not part:
                 raise ApiError(
                     422,
                     "amount_mismatch",
@@ -294,10 +303,16 @@ class CentralStore:
                     json.dumps(reply),
                 ),
             )
-            db.execute(
-                "UPDATE bills SET status = 'paid', paid_txn_id = ? WHERE bill_id = ?",
-                (txn_id, body["bill_id"]),
-            )
+            if part:  # the bill stays open for the rest
+                db.execute(
+                    "UPDATE bills SET due_paise = due_paise - ? WHERE bill_id = ?",
+                    (body["amount_paise"], body["bill_id"]),
+                )
+            else:
+                db.execute(
+                    "UPDATE bills SET status = 'paid', paid_txn_id = ? WHERE bill_id = ?",
+                    (txn_id, body["bill_id"]),
+                )
             return 201, reply
 
     def verify_receipt(self, txn_id: str, code: str) -> dict[str, Any]:
