@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.demo_tour import tour
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 
@@ -167,12 +168,13 @@ async def run_demo(workdir: Path, headless: bool, ui_drive: bool = False,
         proc, url = await start_core(site, workdir)
         async with SessionClient(url) as citizen:
             done = await pay_demo_bill(citizen, rig)
-        session = done["session"]
-        for _ in range(50):  # the PNG is written when the simulator sees the cut
-            if len(rig.printer_sim.receipts) >= 2:
-                break
-            await asyncio.sleep(0.1)
-        receipts = rig.printer_sim.receipts
+            session = done["session"]
+            for _ in range(50):  # the PNG is written when the simulator sees the cut
+                if len(rig.printer_sim.receipts) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            receipts = list(rig.printer_sim.receipts)
+            said = await tour(citizen, rig, session["receipt_no"] or "")
         print(f"transaction: {session['txn_id']}")
         print(f"receipt_no: {session['receipt_no']}")
         print(f"receipt: {receipts[0] if receipts else 'NOT PRINTED'}")
@@ -181,7 +183,8 @@ async def run_demo(workdir: Path, headless: bool, ui_drive: bool = False,
               f" (₹{voucher['paise'] // 100} {voucher['id']})" if voucher else "voucher: none")
         print(f"journal: {workdir / 'journal.sqlite'}")
         print(f"log: {workdir / 'log' / 'core.log'}")
-        return 0 if session["receipt_no"] and len(receipts) >= 2 else 1
+        toured = not any(line.startswith("FAILED") for line in said.values())
+        return 0 if session["receipt_no"] and len(receipts) >= 2 and toured else 1
     finally:
         await stop_core(proc)
         await rig.stop()

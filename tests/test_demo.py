@@ -1,5 +1,6 @@
 """`make run` without a display: the headless demo pays the seeded bill end to end, with the core
-as its own process, and says where the receipt, voucher, journal and log are."""
+as its own process, says where the receipt, voucher, journal and log are, then uses every other
+service once."""
 
 import subprocess
 import sys
@@ -28,12 +29,21 @@ def test_headless_demo_pays_the_bill(tmp_path):
     assert decode(Image.open(voucher_png))[0].data.decode().startswith("EMITRA1|V|")
     assert "₹60" in lines["voucher"]
     report = check_journal(Journal(lines["journal"]))
-    assert report["ok"] and report["totals"]["posted"] == 64000
-    assert report["totals"]["voucher"] == 6000
+    # the bill ₹640, then the tour's grievance fee ₹5, application fee ₹10, part payment ₹200
+    assert report["ok"] and report["totals"]["posted"] == 64000 + 500 + 1000 + 20000
+    assert report["totals"]["voucher"] == 6000 + 500  # ₹10 note for the ₹5 grievance fee
     # The structured log never carries the full consumer number.
     log_text = open(lines["log"], encoding="utf-8").read()
     assert "210412345678" not in log_text
     assert '"event": "credit"' in log_text and '"event": "payment posted"' in log_text
+    # Then a tour of every service (sim/demo_tour.py), one line each.
+    assert lines["service status"].endswith("Verified by the Tehsildar (Tehsil office, Sanganer, "
+                                            "Jaipur)")
+    assert lines["service certificate"].endswith("certificate_genuine")
+    assert lines["service grievance"].endswith("fee ₹5 paid")
+    assert lines["service application"].endswith("fee ₹10 paid")
+    assert lines["service part payment"] == "₹200 paid, ₹150 still due on the bill"
+    assert lines["service reprint"] == "RCPT-000001: reprint_printed"
 
 
 def test_site_example_loads_and_names_only_real_keys():
