@@ -92,6 +92,21 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+async def read_bounded(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """A reply's body, never more than `limit` bytes of it in memory (whatever the headers
+    claim: a lying Content-Length or an endless chunked body is refused, retryably)."""
+    if (response.content_length or 0) > limit:
+        raise CentralError(f"central's reply to {what} is too large", retryable=True)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await response.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise CentralError(f"central's reply to {what} is too large", retryable=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Brackets nested deeper than `limit` outside strings: json.loads would recurse into
     them (b"[" * 5000 is a RecursionError), and no answer of the API is shaped like that."""
@@ -173,17 +188,7 @@ class CentralClient:
         return self._interpret(status, reply_headers, text, what)
 
     async def _read(self, response: aiohttp.ClientResponse, what: str) -> bytes:
-        """The body, never more than max_reply_bytes of it in memory."""
-        if (response.content_length or 0) > self.max_reply_bytes:
-            raise CentralError(f"central's reply to {what} is too large", retryable=True)
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := await response.content.readany():
-            size += len(chunk)
-            if size > self.max_reply_bytes:
-                raise CentralError(f"central's reply to {what} is too large", retryable=True)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_bounded(response, self.max_reply_bytes, what)
 
     def _authenticate(
         self, status: int, nonce: str, headers: Any, body: bytes, what: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from terminal.central.client import MAX_REPLY_BYTES, CentralError
+from terminal.central.client import MAX_REPLY_BYTES, CentralError, read_bounded
 
 MAX_B2B_REPLY_BYTES = 16 * 1024  # a sealed answer is under 1 KiB
 
@@ -41,16 +41,7 @@ class B2BWire:
             raise CentralError(f"central unreachable ({what}): {exc}", retryable=True) from exc
 
     async def _read(self, response: aiohttp.ClientResponse, what: str) -> bytes:
-        if (response.content_length or 0) > self.max_reply_bytes:
-            raise CentralError(f"central's reply to {what} is too large", retryable=True)
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := await response.content.readany():
-            size += len(chunk)
-            if size > self.max_reply_bytes:
-                raise CentralError(f"central's reply to {what} is too large", retryable=True)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_bounded(response, self.max_reply_bytes, what)
 
     async def close(self) -> None:
         if self._session is not None:
