@@ -37,6 +37,7 @@ REQUIRED = {
     "journal disk low": "EmitraJournalDiskLow",
     "clock skew": "EmitraClockSkew",
     "repeated PIN lockouts": "EmitraRepeatedPinLockouts",
+    "an upgrade's drain that never ends": "EmitraDrainStuck",
 }
 
 
