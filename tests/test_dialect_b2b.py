@@ -221,7 +221,11 @@ async def test_a_provider_without_service_ids_waits_for_an_engineer(central, dia
 
 async def test_a_cancelled_payment_is_refused_for_good(central, dialect):
     posted = await dialect.post_payment(intent("T-CANCEL"))
+    paid_bill = central.store.find_bill("JVVNL", "210412345678")
+    assert paid_bill["status"] == "paid"
     assert await dialect.cancel("T-CANCEL", posted.verification, "citizen asked") is True
+    reopened = central.store.find_bill("JVVNL", "210412345678")  # the citizen owes it again
+    assert (reopened["status"], reopened["due_paise"]) == ("unpaid", paid_bill["due_paise"])
     assert await dialect.cancel("T-CANCEL", "0" * 16) is False
     with pytest.raises(CentralError) as refused:
         await dialect.post_payment(intent("T-CANCEL"))

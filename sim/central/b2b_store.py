@@ -44,14 +44,27 @@ class B2BStore:
         return self._one("p.verification", transaction_id.lower(), terminal_id)
 
     def cancel(self, txn_id: str, reason: str, now: float) -> bool:
-        """Record the cancellation; False if it was already cancelled."""
+        """Record the cancellation and reopen the bill it paid (the citizen owes it again, or
+        the part of it that payment covered); False if it was already cancelled."""
         with self.store._tx() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO b2b_cancellations (txn_id, cancelled_at, reason) "
                 "VALUES (?, ?, ?)",
                 (txn_id, iso_utc(now), reason),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            paid = db.execute("SELECT bill_id, amount_paise FROM payments WHERE txn_id = ?",
+                              (txn_id,)).fetchone()
+            if paid is not None:
+                db.execute(
+                    "UPDATE bills SET status = 'unpaid', paid_txn_id = NULL "
+                    "WHERE bill_id = ? AND paid_txn_id = ?", (paid["bill_id"], txn_id))
+                if db.execute("SELECT changes()").fetchone()[0] == 0:  # a part payment
+                    db.execute("UPDATE bills SET due_paise = due_paise + ? "
+                               "WHERE bill_id = ? AND status = 'unpaid'",
+                               (paid["amount_paise"], paid["bill_id"]))
+            return True
 
     def cancellations(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.store._query(
