@@ -160,7 +160,15 @@ def collect_cash(data: dict[str, Any]) -> list[str]:
     lines = [f"Collection: {short(data.get('collection_id'))}"]
     lines += count_result(data.get("count") or {})  # the news first: a difference, or none
     lines.append(printed(data, "Slip"))
-    lines.append(f"At: {when(data.get('at'))}. The journal had:")
+    lines.append(f"Seal/bag no.: {short(data.get('seal_no') or 'not given')}")
+    since = when(data.get("since")) if data.get("since") else "the first note"
+    lines.append(f"Period: {since} to {when(data.get('at'))}")
+    if data.get("vouchers_issued") is not None:
+        lines.append(
+            f"Vouchers issued in the period: {data['vouchers_issued']}"
+            f" ({rupees(data.get('vouchers_paise', 0))})"
+        )
+    lines.append("The journal had:")
     lines += denominations(data)
     lines.append(f"Notes: {data.get('notes', 0)}")
     lines.append(f"Total: {rupees(data.get('total_paise', 0))}")
@@ -216,6 +224,7 @@ class CashCount:
     def __init__(self) -> None:
         self.values: list[int] = []
         self.notes: dict[int, int] = {}
+        self.seal = ""  # the seal/bag number the cash leaves in (screens/maint_seal.py)
         self._source: str | None = None
 
     def start(self, data: dict[str, Any]) -> None:
@@ -229,6 +238,7 @@ class CashCount:
         ]
         self.values = sorted({int(v) for v in values if v}, reverse=True)
         self.notes = {value: 0 for value in self.values}
+        self.seal = ""
 
     def add(self, paise: int, delta: int) -> None:
         self.notes[paise] = max(0, min(MAX_COUNT, self.notes.get(paise, 0) + delta))
@@ -244,12 +254,26 @@ class CashCount:
     def total_line(self) -> str:
         return f"{sum(self.notes.values())} notes ({rupees(self.total_paise)})"
 
-    def args(self) -> dict[str, Any]:
-        """collect_cash's arguments: {"counted": {"50000": n, ...}} (every value, zeros too)."""
-        return {"counted": {str(value): n for value, n in self.notes.items()}}
+    def seal_line(self) -> str:
+        if self.seal:
+            return f"Seal/bag no.: {self.seal}  (tap to change)"
+        return "Seal/bag no.: not typed yet - tap to type it"
 
-    def key(self) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(self.notes.items()))
+    def collect_line(self) -> str:
+        if not self.seal:
+            return f"Type the seal/bag number, then collect {self.total_line()}"
+        return f"Collect {self.total_line()} and print slip"
+
+    def args(self) -> dict[str, Any]:
+        """collect_cash's arguments: {"counted": {"50000": n, ...}} (every value, zeros too)
+        and "seal_no"."""
+        return {
+            "counted": {str(value): n for value, n in self.notes.items()},
+            "seal_no": self.seal,
+        }
+
+    def key(self) -> tuple[Any, ...]:
+        return (*sorted(self.notes.items()), self.seal)
 
 
 def printed(data: dict[str, Any], what: str = "Page") -> str:
