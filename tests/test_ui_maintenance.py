@@ -331,6 +331,14 @@ def test_results_are_plain_lines_never_tracebacks():
         },
     )
     assert "DIFFERENCE: ₹100 SHORT - alarm raised" in short
+    assert "Seal/bag no.: not given" in short  # a collection from before seal numbers
+    sealed = result_lines("collect_cash", {"collection_id": "C-2", "seal_no": "SB12345",
+                                           "since": "2026-11-16T05:00:00.000000Z",
+                                           "at": "2026-11-23T19:00:00.000000Z",
+                                           "vouchers_issued": 4, "vouchers_paise": 18000})
+    assert "Seal/bag no.: SB12345" in sealed
+    assert "Period: 16-11-2026 10:30 to 24-11-2026 00:30" in sealed  # IST, not UTC
+    assert "Vouchers issued in the period: 4 (₹180)" in sealed
     assert "Acceptor counter: 3 notes stacked (matches)" in short
     bad = result_lines("test_print", {"printed": False, "error": "Traceback (most recent call"})
     assert bad == ["Test page NOT printed: internal error"]
