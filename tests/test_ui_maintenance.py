@@ -258,6 +258,14 @@ async def test_cash_count_in_hindi_that_matches(tmp_path):
             assert "Seal/bag no.: BAG7001" in lines, lines
             assert not [a for a in h.core.kiosk.maintenance.alarms() if "cash" in a["code"]]
             await ui.screenshot(ARTIFACTS / "maintenance-collected-hi.png")
+
+            # The seal keyboard open when maintenance ends (timed out): it goes with it.
+            await ui.tap("maint_cash_summary")
+            await ui.wait("maint_menu", tid="maint_collect")
+            await ui.tap("maint_seal")
+            await ui.wait("maint_menu", tid="maint_seal_value", modal="SealEntryView")
+            h.core.kiosk.maintenance.leave("inactivity")
+            await ui.wait("attract", modal="", timeout=15)
         finally:
             await ui.close()
 
