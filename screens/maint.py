@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from screens import fmt
+from screens.maint_count import CashCount  # noqa: F401 - the screen uses maint.CashCount
 
 # (action, button label) of the maintenance menu, in order.
 MENU = (
@@ -160,7 +161,15 @@ def collect_cash(data: dict[str, Any]) -> list[str]:
     lines = [f"Collection: {short(data.get('collection_id'))}"]
     lines += count_result(data.get("count") or {})  # the news first: a difference, or none
     lines.append(printed(data, "Slip"))
-    lines.append(f"At: {when(data.get('at'))}. The journal had:")
+    lines.append(f"Seal/bag no.: {short(data.get('seal_no') or 'not given')}")
+    since = when(data.get("since")) if data.get("since") else "the first note"
+    lines.append(f"Period: {since} to {when(data.get('at'))}")
+    if data.get("vouchers_issued") is not None:
+        lines.append(
+            f"Vouchers issued in the period: {data['vouchers_issued']}"
+            f" ({rupees(data.get('vouchers_paise', 0))})"
+        )
+    lines.append("The journal had:")
     lines += denominations(data)
     lines.append(f"Notes: {data.get('notes', 0)}")
     lines.append(f"Total: {rupees(data.get('total_paise', 0))}")
@@ -199,57 +208,6 @@ def count_result(count: dict[str, Any]) -> list[str]:
     else:
         lines.append("Acceptor counter: not available")
     return lines
-
-
-MAX_COUNT = 100_000  # per denomination, as the core accepts
-
-
-class CashCount:
-    """The engineer's count of the cassette on the collection screen, per denomination, until
-    it is sent with collect_cash (the core compares it with the journal and journals both).
-
-    It starts at zero for every note value the kiosk takes: the engineer counts the notes in
-    hand, the figures are not copied from the journal's."""
-
-    STEPS = ((-1, "minus", "-1"), (1, "plus", "+1"), (10, "plus10", "+10"))
-
-    def __init__(self) -> None:
-        self.values: list[int] = []
-        self.notes: dict[int, int] = {}
-        self._source: str | None = None
-
-    def start(self, data: dict[str, Any]) -> None:
-        """A new cash summary: a new count (the same summary redrawn keeps the count)."""
-        source = repr(data)
-        if source == self._source:
-            return
-        self._source = source
-        values = data.get("denominations") or [
-            row.get("paise") for row in data.get("by_denomination") or []
-        ]
-        self.values = sorted({int(v) for v in values if v}, reverse=True)
-        self.notes = {value: 0 for value in self.values}
-
-    def add(self, paise: int, delta: int) -> None:
-        self.notes[paise] = max(0, min(MAX_COUNT, self.notes.get(paise, 0) + delta))
-
-    @property
-    def total_paise(self) -> int:
-        return sum(value * n for value, n in self.notes.items())
-
-    def cell(self, paise: int) -> str:
-        """ "₹500: 3" (the amounts add up on the collect button)."""
-        return f"{rupees(paise)}: {self.notes.get(paise, 0)}"
-
-    def total_line(self) -> str:
-        return f"{sum(self.notes.values())} notes ({rupees(self.total_paise)})"
-
-    def args(self) -> dict[str, Any]:
-        """collect_cash's arguments: {"counted": {"50000": n, ...}} (every value, zeros too)."""
-        return {"counted": {str(value): n for value, n in self.notes.items()}}
-
-    def key(self) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(self.notes.items()))
 
 
 def printed(data: dict[str, Any], what: str = "Page") -> str:

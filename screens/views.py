@@ -10,7 +10,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from screens import fmt, home_plan, home_tiles, maint
+from screens import fmt, home_plan, home_tiles, maint, maint_seal
 from screens.content import ATTRACT_HINTS, SCANNER_POSITIONS, VERIFY_VERDICTS
 from screens.home_tiles import HomeTile
 from screens.widgets import (
@@ -723,6 +723,13 @@ class MaintMenuScreen(KioskScreen):
         self._built = False
         self._drawn: object = None
         self._count = maint.CashCount()  # the engineer's count on the collection screen
+        self._seal_view: ModalView | None = None  # the seal number's keyboard, when open
+
+    def on_leave(self, *_args) -> None:
+        """Leaving maintenance (or timed out of it) closes the seal keyboard too."""
+        if self._seal_view is not None:
+            self._seal_view.dismiss(animation=False)
+            self._seal_view = None
 
     def _build_menu(self, app) -> None:
         grid = self.ids.menu
@@ -837,7 +844,8 @@ class MaintMenuScreen(KioskScreen):
                 box.add_widget(row)
             elif isinstance(what, tuple):
                 text, callback = what
-                button = KButton(tid=tid, text=text, kind="primary", tall=96, base=28, latin=True)
+                kind = "secondary" if tid == "maint_seal" else "primary"
+                button = KButton(tid=tid, text=text, kind=kind, tall=96, base=28, latin=True)
                 button.bind(on_release=lambda _w, c=callback: c())
                 box.add_widget(button)
             else:
@@ -879,15 +887,22 @@ class MaintMenuScreen(KioskScreen):
         lines: list[tuple[str, object]] = [
             (f"maint_count_row_{i}", cells[i : i + 2]) for i in range(0, len(cells), 2)
         ]
-        lines.append(
-            (
-                "maint_collect",
-                (
-                    f"Collect {count.total_line()} and print slip",
-                    lambda: app.maint_action("collect_cash", **count.args()),
-                ),
-            )
-        )
+        def type_seal() -> None:
+            self._seal_view = maint_seal.SealEntryView(app, count.seal, seal_typed)
+            self._seal_view.open(animation=False)
+
+        def seal_typed(seal: str) -> None:
+            count.seal = seal
+            app.render()
+
+        def collect() -> None:  # no seal number yet: type it first
+            if count.seal:
+                app.maint_action("collect_cash", **count.args())
+            else:
+                type_seal()
+
+        lines.append(("maint_seal", (count.seal_line(), type_seal)))
+        lines.append(("maint_collect", (count.collect_line(), collect)))
         lines.append(("maint_count_note", "Journal since the last collection:"))
         return lines
 

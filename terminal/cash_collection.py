@@ -4,7 +4,8 @@ denomination and the acceptor's counter, journaled as `cash_counted` with the co
 compared with the journal at once (an alarm with the amount) and again by `emitra-kiosk verify`
 (terminal/reconcile.py).
 
-The engineer's actions (begin, collect, slip) are terminal/maint_cash.py.
+The engineer's actions (begin, collect, slip) are terminal/maint_cash.py; what the slip adds
+(the seal number, the count) is terminal/collection_slip.py.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from drivers.base import Feed, PrintDocument, TextLine
+from terminal.collection_slip import (  # noqa: F401 - re-exported: the slip's parts
+    SealError,
+    parse_seal,
+    slip_lines,
+    slip_with_count,
+    vouchers_in_period,
+)
 from terminal.journal import Journal
-from terminal.money import ascii_rupees
+from terminal.money import format_rupees
 from terminal.reconcile import (
     COUNT_KIND,
     compare_count,
@@ -206,7 +213,7 @@ def count_record(
         data.update(counted=None, counted_paise=None, difference_paise=None)
         problems.append(
             f"collection {collection_id}: the cash was not counted "
-            f"({ascii_rupees(data['expected_paise'])} expected)"
+            f"({format_rupees(data['expected_paise'])} expected)"
         )
     else:
         result = compare_count(expected, counted)
@@ -234,62 +241,6 @@ def alarm_message(record: Mapping[str, Any]) -> str:
     diff = record.get("difference_paise")
     head = f"cash count {difference_words(diff)}" if diff else "cash count does not match"
     return f"{head}: " + " | ".join(record["problems"])
-
-
-def slip_lines(record: Mapping[str, Any] | None) -> list[TextLine]:
-    """What the collection slip adds: the count, and the difference in capitals."""
-    if not record:
-        return []
-    lines: list[TextLine] = [TextLine("Counted by engineer:", bold=True)]
-    counted = record.get("counted")
-    if counted is None:
-        lines.append(TextLine("NOT COUNTED", bold=True))
-    else:
-        for value, n in sorted(((int(k), v) for k, v in counted.items()), reverse=True):
-            row = f"{ascii_rupees(value):>12} x {n:>4} = {ascii_rupees(value * n)}"
-            lines.append(TextLine(row))
-        lines.append(TextLine(f"Counted total: {ascii_rupees(record['counted_paise'])}", bold=True))
-        diff = int(record.get("difference_paise") or 0)
-        if diff:
-            words = "SHORT" if diff < 0 else "OVER"
-            lines.append(
-                TextLine(f"DIFFERENCE: {ascii_rupees(abs(diff))} {words}", bold=True, double=True)
-            )
-        elif record.get("problems"):
-            lines.append(TextLine("DENOMINATIONS DO NOT MATCH", bold=True))
-        else:
-            lines.append(TextLine("Count matches the journal"))
-    device = record.get("device") or {}
-    if "device_notes" in record:
-        lines.append(TextLine(f"Acceptor counter: {record['device_notes']} notes stacked"))
-    elif device.get("available"):
-        lines.append(TextLine(f"Acceptor counter: {device['stacked_total']} (first reading)"))
-    else:
-        lines.append(TextLine("Acceptor counter: not available"))
-    if any("acceptor stacked" in p for p in record.get("problems") or ()):
-        lines.append(TextLine("ACCEPTOR COUNTER DOES NOT MATCH", bold=True))
-    return lines
-
-
-def slip_with_count(doc: PrintDocument, record: Mapping[str, Any] | None) -> PrintDocument:
-    """The collection slip with the count inserted before the signature lines."""
-    extra = slip_lines(record)
-    if not extra:
-        return doc
-    blocks = list(doc.blocks)
-    at = next(
-        (i for i, b in enumerate(blocks) if isinstance(b, TextLine) and "sign" in b.text),
-        len(blocks),
-    )
-    if at and isinstance(blocks[at - 1], Feed):
-        at -= 1
-    blocks[at:at] = [Feed(1), *extra]
-    meta = {
-        **doc.meta,
-        "engineer_counted_paise": (record or {}).get("counted_paise"),
-        "difference_paise": (record or {}).get("difference_paise"),
-    }
-    return PrintDocument(blocks=tuple(blocks), name=doc.name, cut=doc.cut, meta=meta)
 
 
 def find_count(journal: Journal, collection_id: str) -> dict[str, Any] | None:

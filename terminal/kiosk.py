@@ -24,7 +24,15 @@ from terminal.citizen_services import CitizenServices
 from terminal.completion import Completion, money_flows, printer_ok
 from terminal.device_board import BoardFields, DeviceBoard
 from terminal.journal import Journal
-from terminal.live_session import Flow, Handler, IntentError, LiveFields, LiveSession, new_id
+from terminal.live_session import (
+    Flow,
+    Handler,
+    IntentError,
+    LiveFields,
+    LiveSession,
+    new_id,
+    set_id_zone,
+)
 from terminal.logs import log_event
 from terminal.outbox import Outbox
 from terminal.qr_lookup import QrLookup, ReceiptChecker
@@ -103,6 +111,7 @@ class Kiosk(LiveFields, BoardFields):
         )
         self.board.subscribe(self._device_changed)
         self.live = LiveSession(clock, config["payment"], self._changed)
+        set_id_zone(config["terminal"].get("timezone"))  # ids carry the slips' local date
         pay = config["payment"]
         self.cash = CashIntake(
             acceptor, journal, self.live, self.storage, self,

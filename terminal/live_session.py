@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from drivers.base import DeviceStatus
 from terminal.events import JournalEvent
 from terminal.journal import Event
+from terminal.local_time import DEFAULT_ZONE, known_zone, local
 from terminal.session import Session, State
 
 # The states a session is over in: the DONE / CANCELLED / TIMEOUT screen before going home.
@@ -54,9 +55,26 @@ class Flow(Protocol):
 SetDevice = Callable[[str, DeviceStatus], None]
 
 
-def new_id(prefix: str, terminal_id: str) -> str:
-    stamp = datetime.now(UTC).strftime("%y%m%d%H%M%S")
-    return f"{prefix}-{terminal_id}-{stamp}-{secrets.token_hex(3).upper()}"
+# The zone of the date and time inside ids: the kiosk's [terminal] timezone (set_id_zone, from
+# the Kiosk at start), so a slip's transaction id carries the same date as its printed time.
+_id_zone = DEFAULT_ZONE
+
+
+def set_id_zone(name: object) -> None:
+    """Use this zone for the stamp in new ids (an unknown name keeps the default)."""
+    global _id_zone
+    _id_zone = known_zone(name, DEFAULT_ZONE)
+
+
+def id_stamp(now: datetime | None = None) -> str:
+    """ "261124003000": year to second in the kiosk's zone. Ids made before this was local
+    carry a UTC stamp of the same shape; nothing parses the stamp back, ids are opaque."""
+    return local(now or datetime.now(UTC), _id_zone).strftime("%y%m%d%H%M%S")
+
+
+def new_id(prefix: str, terminal_id: str, now: datetime | None = None) -> str:
+    """ "T-RJ-JPR-0001-261124003000-1A2B3C": prefix, machine, local time, 24 random bits."""
+    return f"{prefix}-{terminal_id}-{id_stamp(now)}-{secrets.token_hex(3).upper()}"
 
 
 class IntentError(Exception):

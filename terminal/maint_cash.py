@@ -13,16 +13,24 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from drivers.base import PrintDocument
 from terminal import cash_collection as cc
 from terminal.cash_collection import acceptor_counters, cash_box, iso_to_epoch
 from terminal.engineer_auth import SESSION, MaintenanceError
 from terminal.journal import Event, utc_now
+from terminal.live_session import id_stamp
+from terminal.local_time import DEFAULT_ZONE
 from terminal.logs import log_event
 
 if TYPE_CHECKING:
     from terminal.maintenance import Maintenance
 
 log = logging.getLogger("maintenance")
+
+
+def _utc(at: str) -> datetime:
+    """A journal time ("2026-11-23T11:05:00.000000Z") as an aware UTC datetime."""
+    return datetime.fromtimestamp(iso_to_epoch(at), UTC)
 
 
 class CashDesk:
@@ -67,18 +75,23 @@ class CashDesk:
         return {**summary, "collection_in_progress": True}
 
     async def collect_cash(
-        self, engineer_id: str | None = None, counted: dict[str, int] | None = None
+        self,
+        engineer_id: str | None = None,
+        counted: dict[str, int] | None = None,
+        seal_no: str | None = None,
     ) -> dict[str, Any]:
-        """Journal the collection (it resets the cash box) with the engineer's count per
-        denomination ({"50000": n}) and the acceptor's counter (cash_counted), alarm on a
-        difference, print the slip, report to central."""
+        """Journal the collection (it resets the cash box) with the seal/bag number the cash
+        leaves in, the vouchers printed in the period, the engineer's count per denomination
+        ({"50000": n}) and the acceptor's counter (cash_counted), alarm on a difference, print
+        the slip, report to central."""
         m = self.m
         engineer = m.need_engineer()
         if engineer_id is not None and engineer_id != engineer:
             raise MaintenanceError("wrong_engineer", "collect as the logged-in engineer")
         try:
             notes = None if counted is None else cc.parse_counted(counted, self.accepted_paise())
-        except cc.CountError as exc:
+            seal = cc.parse_seal(seal_no)
+        except (cc.CountError, cc.SealError) as exc:
             raise MaintenanceError("bad_request", str(exc)) from None
         device = await cc.read_device_counter(m.core.acceptor)  # before the box is counted
         if m.core.kiosk.session is not None:
@@ -86,14 +99,17 @@ class CashDesk:
         # Count and record in one step without an await between: no credit can slip in.
         box = self.box()
         baseline = cc.last_device_total(m.journal)
+        vouchers, vouchers_paise = cc.vouchers_in_period(m.journal)
         collection_id = (
-            f"C-{m.config['terminal']['id']}-{datetime.now(UTC).strftime('%y%m%d%H%M%S')}-"
-            f"{secrets.token_hex(2).upper()}"
+            f"C-{m.config['terminal']['id']}-{id_stamp()}-{secrets.token_hex(2).upper()}"
         )
         ev = m.record(
             "cash_collected",
             engineer,
             collection_id=collection_id,
+            seal_no=seal,
+            vouchers_issued=vouchers,
+            vouchers_paise=vouchers_paise,
             counts={str(k): v for k, v in box["counts"].items()},
             notes=box["notes"],
             total_paise=box["total_paise"],
@@ -115,6 +131,7 @@ class CashDesk:
             "cash collected",
             engineer=engineer,
             collection=collection_id,
+            seal=seal,
             total=box["total_paise"],
             notes=box["notes"],
             counted=count["counted_paise"],
@@ -124,6 +141,10 @@ class CashDesk:
             "collection_id": collection_id,
             "at": ev.at if ev else utc_now(),
             "engineer_id": engineer,
+            "seal_no": seal,
+            "since": box["since"],
+            "vouchers_issued": vouchers,
+            "vouchers_paise": vouchers_paise,
             "counts": box["counts"],
             "by_denomination": box["by_denomination"],
             "notes": box["notes"],
@@ -133,24 +154,18 @@ class CashDesk:
         result.update(await self.print_slip(result))
         return result
 
-    async def print_slip(self, c: dict[str, Any]) -> dict[str, Any]:
-        from terminal.receipts import CollectionSlip, build_collection_slip
-
+    async def print_slip(
+        self, c: dict[str, Any], reprinted_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """The collection slip of `c` (a collect_cash result, or one rebuilt from the journal
+        for a reprint, marked DUPLICATE with `reprinted_at`)."""
         printer = self.m.core.printer
-        terminal = self.m.config["terminal"]
         try:
             if printer is None:
                 raise RuntimeError("no printer")
-            slip = CollectionSlip(
-                terminal_id=terminal["id"],
-                location=terminal["location"],
-                engineer_id=c["engineer_id"],
-                collected_at=datetime.fromtimestamp(iso_to_epoch(c["at"]), UTC),
-                counts=dict(c["counts"]),
-                total_paise=c["total_paise"],
+            await printer.print_document(
+                self.slip_document(c, printer.paper_width_dots, reprinted_at)
             )
-            doc = build_collection_slip(slip, printer.paper_width_dots)
-            await printer.print_document(cc.slip_with_count(doc, c.get("count")))
         except Exception as exc:
             self.m.record(
                 "collection_slip_failed",
@@ -164,22 +179,62 @@ class CashDesk:
         )
         return {"printed": True, "error": None}
 
+    def slip_document(
+        self, c: dict[str, Any], width_dots: int, reprinted_at: datetime | None = None
+    ) -> PrintDocument:
+        """The slip: what left the box in the period since `since` (receipt_slips builds it),
+        the vouchers printed in it, then the seal number and the count (collection_slip)."""
+        from terminal.receipts import CollectionSlip, build_collection_slip
+
+        terminal = self.m.config["terminal"]
+        zone = terminal.get("timezone") or DEFAULT_ZONE
+        since = c.get("since")
+        slip = CollectionSlip(
+            terminal_id=terminal["id"],
+            location=terminal["location"],
+            engineer_id=c["engineer_id"],
+            collected_at=_utc(c["at"]),
+            counts=dict(c["counts"]),
+            total_paise=c["total_paise"],
+            period_start=_utc(since) if since else None,
+            vouchers_issued=c.get("vouchers_issued"),
+            vouchers_paise=int(c.get("vouchers_paise") or 0),
+            helpline=terminal.get("helpline") or "",
+            zone=zone,
+        )
+        doc = build_collection_slip(slip, width_dots)
+        return cc.slip_with_count(
+            doc, c.get("count"), c.get("seal_no"),
+            width_dots=width_dots, zone=zone, reprinted_at=reprinted_at,
+        )
+
     async def reprint_collection_slip(self, collection_id: str) -> dict[str, Any]:
+        """The same slip again, marked DUPLICATE: a collection from before the seal number
+        and the vouchers were journaled gets its vouchers counted from the journal."""
         self.m.need_engineer()
         journal = self.m.journal
         for ev in journal.events(session_id=SESSION, kinds=("maintenance",)):
             if ev.data.get("action") == "cash_collected" and (
                 ev.data["collection_id"] == collection_id
             ):
+                data = ev.data
+                if "vouchers_issued" in data:
+                    vouchers, paise = data["vouchers_issued"], data.get("vouchers_paise", 0)
+                else:
+                    vouchers, paise = cc.vouchers_in_period(journal, collection_id)
                 c = {
                     "collection_id": collection_id,
                     "at": ev.at,
-                    "engineer_id": ev.data["engineer_id"],
-                    "counts": {int(k): v for k, v in ev.data["counts"].items()},
-                    "total_paise": ev.data["total_paise"],
+                    "engineer_id": data["engineer_id"],
+                    "seal_no": data.get("seal_no"),
+                    "since": data.get("since"),
+                    "vouchers_issued": vouchers,
+                    "vouchers_paise": paise,
+                    "counts": {int(k): v for k, v in data["counts"].items()},
+                    "total_paise": data["total_paise"],
                     "count": cc.find_count(journal, collection_id),
                 }
-                return await self.print_slip(c)
+                return await self.print_slip(c, reprinted_at=datetime.now(UTC))
         raise MaintenanceError("not_found", collection_id)
 
     # ---------------------------------------------------------------- reporting to central
@@ -205,6 +260,7 @@ class CashDesk:
                 "collection_id": ev.data["collection_id"],
                 "at": ev.at,
                 "engineer_id": ev.data["engineer_id"],
+                "seal_no": ev.data.get("seal_no"),
                 "counts_paise": ev.data["counts"],
                 "notes": ev.data["notes"],
                 "total_paise": ev.data["total_paise"],

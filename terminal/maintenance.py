@@ -278,9 +278,12 @@ class Maintenance:
         return self.cash.begin_collection()
 
     async def collect_cash(
-        self, engineer_id: str | None = None, counted: dict[str, int] | None = None
+        self,
+        engineer_id: str | None = None,
+        counted: dict[str, int] | None = None,
+        seal_no: str | None = None,
     ) -> dict[str, Any]:
-        return await self.cash.collect_cash(engineer_id, counted)
+        return await self.cash.collect_cash(engineer_id, counted, seal_no)
 
     async def reprint_collection_slip(self, collection_id: str) -> dict[str, Any]:
         return await self.cash.reprint_collection_slip(collection_id)
@@ -369,8 +372,9 @@ ACTIONS: dict[str, Callable[[Maintenance, dict], Any]] = {
     "acknowledge_alarm": _acknowledge,
     "cash_summary": lambda m, a: m.cash_summary(),
     "begin_collection": lambda m, a: m.begin_collection(),
-    # with the engineer's count: {"counted": {"50000": n, ...}} (checked by cash_collection)
-    "collect_cash": lambda m, a: m.collect_cash(counted=a.get("counted")),
+    # with the engineer's count: {"counted": {"50000": n, ...}} and the seal/bag number
+    # {"seal_no": "SB12345"} (both checked by cash_collection: a bad one is bad_request)
+    "collect_cash": lambda m, a: m.collect_cash(counted=a.get("counted"), seal_no=a.get("seal_no")),
     "reprint_collection_slip": lambda m, a: m.reprint_collection_slip(
         _text(a, "collection_id", limit=80)
     ),

@@ -132,3 +132,57 @@ def test_a_credit_and_its_cash_box_row_commit_together_with_full_sync(tmp_path):
     other = sqlite3.connect(path)  # what another process sees: both, committed
     assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
     assert other.execute("SELECT paise, notes FROM cash_box").fetchall() == [(50000, 1)]
+
+
+def test_ids_carry_the_kiosks_local_date():
+    """At 00:30 IST on 24 November UTC is still 23 November: the id's date is the one the
+    slip prints beside it (the kiosk's [terminal] timezone), never UTC's."""
+    from datetime import UTC, datetime
+
+    from terminal import live_session
+    from terminal.live_session import new_id, set_id_zone
+
+    half_past_midnight_ist = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    try:
+        set_id_zone("Asia/Kolkata")
+        txn = new_id("T", "RJ-JPR-0001", now=half_past_midnight_ist)
+        assert txn.startswith("T-RJ-JPR-0001-261124003000-"), txn
+        assert len(txn.rsplit("-", 1)[1]) == 6
+        set_id_zone("UTC")  # a kiosk configured for UTC keeps UTC
+        assert "-261123190000-" in new_id("S", "K1", now=half_past_midnight_ist)
+        set_id_zone("Not/AZone")  # a config typo falls back to the default zone
+        assert live_session._id_zone == "Asia/Kolkata"
+    finally:
+        set_id_zone("Asia/Kolkata")
+
+
+async def test_the_kiosk_makes_ids_in_its_configured_zone(tmp_path):
+    """The kiosk sets the id zone from its config: a payment's session and transaction ids,
+    and a collection id, carry the IST date; an old journal's UTC-stamped ids still fold."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from harness import KioskHarness
+
+    from terminal.live_session import id_stamp
+
+    async with KioskHarness(tmp_path) as h:
+        ist = timezone(timedelta(hours=5, minutes=30))
+        before = datetime.now(UTC).astimezone(ist).strftime("%y%m%d")
+        stamp = id_stamp()
+        after = datetime.now(UTC).astimezone(ist).strftime("%y%m%d")
+        assert stamp[:6] in (before, after)  # (the run may cross midnight IST)
+        async with h.client() as citizen:
+            assert (await citizen.send("start", provider="PHED"))["ok"]
+            assert (await citizen.send("consumer", number="5012345678"))["ok"]
+            await citizen.wait_screen("BILL")
+            sid = h.core.kiosk.session.session_id  # journaled once the bill is confirmed
+            today = datetime.now(UTC).astimezone(ist).strftime("%y%m%d")
+            assert sid.split("-")[4][:6] in (before, today), sid
+            assert (await citizen.send("cancel"))["ok"]
+    # a journal written before: ids with a UTC stamp, same shape, fold as before
+    journal = Journal(tmp_path / "old.db")
+    old = "S-RJ-JPR-0001-261123190000-ABC123"
+    journal.append("session_opened", old, {"service": "water", "provider": "PHED",
+                                           "consumer_number": "5012345678"})
+    assert fold(old, list(journal.events(old))).provider == "PHED"
+    journal.close()

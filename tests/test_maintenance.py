@@ -4,12 +4,14 @@ not credited, every action journaled with the engineer id."""
 import asyncio
 import io
 import sys
+from pathlib import Path
 
 import pytest
 from harness import KioskHarness
 from test_heartbeat import pay_jvvnl, wait_until
 
 from terminal import maintenance as mt
+from terminal.cash_collection import vouchers_in_period
 from terminal.config import load_config
 from terminal.heartbeat import build_health, start_heartbeat
 from terminal.invariant import check_journal
@@ -26,6 +28,7 @@ from terminal.maintenance import (
 
 DEMO_PIN = "246810"
 ENGINEER = "ENG-042"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "slips"
 
 
 class FakeClock:
@@ -159,11 +162,16 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
             assert build_health(h.core)["alarms"] == []  # expected during a collection
 
             slips_before = len(h.printer_sim.receipts)
-            result = await m.collect_cash(ENGINEER)
+            result = await m.collect_cash(ENGINEER, seal_no="sb 12345")
             assert result["printed"] is True, result
             assert result["total_paise"] == 70000 and result["counts"] == {50000: 1, 20000: 1}
+            # the seal as typed, cleaned; the ₹60 voucher of the payment is in the period
+            assert result["seal_no"] == "SB12345"
+            assert (result["vouchers_issued"], result["vouchers_paise"]) == (1, 6000)
             await wait_until(lambda: len(h.printer_sim.receipts) > slips_before)
-            assert any("CASH COLLECTION SLIP" in t for t in h.printer_sim.texts)
+            slip = next(t for t in h.printer_sim.texts if "CASH COLLECTION SLIP" in t)
+            assert "Seal/bag no: SB12345" in slip and "first collection" in slip
+            assert "Rs." not in slip
             assert cash_box(journal)["total_paise"] == 0  # counters reset
             assert cash_box(journal)["last_collection"]["total_paise"] == 70000
             h.acceptor_sim.insert_cassette()
@@ -180,7 +188,7 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
 
             sent = await wait_until(reported)
             assert sent[0]["collection_id"] == result["collection_id"]
-            assert sent[0]["total_paise"] == 70000
+            assert sent[0]["total_paise"] == 70000 and sent[0]["seal_no"] == "SB12345"
             await wait_until(lambda: not m.unreported_collections())
             m.leave()
             assert h.core.kiosk.services()["cash_payment"] is True
@@ -188,8 +196,131 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
                 ev for ev in maintenance_events(journal) if ev.data["action"] == "cash_collected"
             ]
             assert len(collected) == 1 and collected[0].data["engineer_id"] == ENGINEER
+            assert collected[0].data["seal_no"] == "SB12345"  # journaled with the collection
+            assert collected[0].data["vouchers_issued"] == 1
+            assert collected[0].data["vouchers_paise"] == 6000
         finally:
             await hb.stop()
+
+
+def slip_png(doc, name: str) -> None:
+    """The whole slip as the printer simulator draws it, for a look (tests/artifacts)."""
+    from drivers.printer.escpos_driver import JobRenderer
+    from sim.devices.escpos_printer import render_escpos
+
+    width = doc.meta.get("width_dots", 576)
+    (img,) = render_escpos(JobRenderer(width).render(doc), width)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    img.save(ARTIFACTS / name)
+
+
+def rendered_texts(build):
+    """(document, the text of its images): the render is watched, not replaced."""
+    from terminal import receipt_layout
+
+    seen, real = [], receipt_layout._render_png
+
+    def recording(text, *rest):
+        seen.append(text)
+        return real(text, *rest)
+
+    receipt_layout._render_png = recording
+    try:
+        doc = build()
+    finally:
+        receipt_layout._render_png = real
+    return doc, "\n".join(seen)
+
+
+async def test_second_collection_slip_seal_period_vouchers_and_reprint(tmp_path):
+    """The period starts at the previous collection (its IST time on the slip); the vouchers
+    printed in the period are counted; a bad seal number is refused before anything is
+    journaled; a reprint carries the same seal, period and vouchers, marked DUPLICATE."""
+    async with KioskHarness(tmp_path) as h:
+        m = Maintenance(h.core).start()
+        try:
+            await m.enter(ENGINEER, DEMO_PIN)
+            first = await m.collect_cash(ENGINEER, counted={}, seal_no="A1")  # too short
+        except MaintenanceError as exc:
+            assert exc.key == "bad_request" and "seal_no" in str(exc)
+        else:
+            raise AssertionError(f"a 2-letter seal was taken: {first}")
+        try:
+            for bad in ("SB-123", "सील123", "S" * 21, 12345, ["SB1"], "SB 1;DROP"):
+                with pytest.raises(MaintenanceError) as err:
+                    await m.dispatch("collect_cash", {"counted": {}, "seal_no": bad})
+                assert err.value.key == "bad_request", bad
+            journal = h.core.journal
+            assert not [e for e in maintenance_events(journal)
+                        if e.data["action"] == "cash_collected"]
+            first = await m.dispatch("collect_cash", {"counted": {}, "seal_no": "BAG001"})
+            m.leave()
+            await pay_jvvnl(h)  # ₹700 in, a ₹60 voucher out
+            await m.enter(ENGINEER, DEMO_PIN)
+            second = await m.collect_cash(
+                ENGINEER, counted={"50000": 1, "20000": 1}, seal_no="BAG002"
+            )
+            assert second["since"] == first["at"]
+            assert (second["vouchers_issued"], second["vouchers_paise"]) == (1, 6000)
+            assert first["vouchers_issued"] == 0
+
+            doc, pictured = rendered_texts(lambda: m.cash.slip_document(second, 576))
+            text = "\n".join(b.text for b in doc.blocks if hasattr(b, "text"))
+            start = cash_collection_stamp(first["at"])
+            assert f"From      : {start}" in text, text  # the period's start, in IST
+            assert "Seal/bag no: BAG002" in text and "Rs." not in text
+            assert "Vouchers issued: 1 (₹60)" in pictured
+            assert "Counted total: ₹700" in pictured
+            assert doc.meta["seal_no"] == "BAG002" and doc.meta["duplicate"] is False
+            slip_png(doc, "collection-slip-576.png")
+
+            before = len(h.printer_sim.texts)
+            again = await m.reprint_collection_slip(second["collection_id"])
+            assert again["printed"] is True
+            await wait_until(lambda: len(h.printer_sim.texts) > before)
+            copy = h.printer_sim.texts[-1]
+            assert "DUPLICATE - reprinted" in copy and "Seal/bag no: BAG002" in copy
+            assert f"From      : {start}" in copy
+            assert "Count matches the journal" in copy
+        finally:
+            await m.stop()
+
+
+def cash_collection_stamp(at: str) -> str:
+    from datetime import UTC, datetime
+
+    from terminal.local_time import stamp
+
+    return stamp(datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC))
+
+
+async def test_reprint_of_a_collection_journaled_before_seal_numbers(tmp_path):
+    """A collection in an old journal (no seal_no, no vouchers fields) still reprints: the
+    seal says NOT GIVEN and the vouchers of its period are counted from the journal."""
+    async with KioskHarness(tmp_path) as h:
+        await pay_jvvnl(h)
+        m = Maintenance(h.core).start()
+        try:
+            await m.enter(ENGINEER, DEMO_PIN)
+            h.core.journal.append(
+                "maintenance", "maintenance",
+                {"action": "cash_collected", "engineer_id": "ENG-001",
+                 "collection_id": "C-RJ-JPR-0001-261101120000-ABCD",
+                 "counts": {"50000": 1, "20000": 1}, "notes": 2, "total_paise": 70000},
+            )
+            cid = "C-RJ-JPR-0001-261101120000-ABCD"
+            assert vouchers_in_period(h.core.journal, cid) == (1, 6000)
+            await m.collect_cash(ENGINEER, counted={}, seal_no="BAG9")  # a later collection
+            assert vouchers_in_period(h.core.journal, cid) == (1, 6000)
+            assert vouchers_in_period(h.core.journal) == (0, 0)  # none since
+            before = len(h.printer_sim.texts)
+            assert (await m.reprint_collection_slip(cid))["printed"] is True
+            await wait_until(lambda: len(h.printer_sim.texts) > before)
+            copy = h.printer_sim.texts[-1]
+            assert "DUPLICATE" in copy and "ENG-001" in copy and "first collection" in copy
+            assert "Seal/bag" not in copy  # nothing journaled: nothing invented
+        finally:
+            await m.stop()
 
 
 async def test_cassette_removed_without_collection_raises_an_alarm(tmp_path):

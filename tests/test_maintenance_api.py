@@ -33,8 +33,21 @@ async def test_engineer_session_over_the_session_api(tmp_path):
 
         summary = await screen.send("maintenance", action="cash_summary")
         assert summary["ok"] and "data" in summary
-        collected = await screen.send("maintenance", action="collect_cash")
+        # a seal number that is not 3-20 letters and digits: refused, nothing collected
+        for bad in ("X", "SEAL#1", "A" * 41, 42):
+            refused = await screen.send("maintenance", action="collect_cash", seal_no=bad)
+            assert refused["ok"] is False and refused["message_key"] == "bad_request", refused
+        assert (await screen.send("maintenance", action="cash_summary"))["data"][
+            "total_paise"] == 35000
+        collected = await screen.send("maintenance", action="collect_cash",
+                                      counted={"20000": 1, "10000": 1, "5000": 1},
+                                      seal_no="rj 0042 bag")
         assert collected["ok"], collected
+        assert collected["data"]["seal_no"] == "RJ0042BAG"
+        assert collected["data"]["count"]["difference_paise"] == 0
+        (journaled,) = [e.data for e in h.core.journal.events(kinds=("maintenance",))
+                        if e.data["action"] == "cash_collected"]
+        assert journaled["seal_no"] == "RJ0042BAG" and journaled["engineer_id"] == "E42"
         printed = await screen.send("maintenance", action="test_print")
         assert printed["ok"], printed
         bad = await screen.send("maintenance", action="format_disk")

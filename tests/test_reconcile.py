@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drivers.base import ImageBlock, TextLine
 from terminal.cash_collection import CountError, count_record, parse_counted, slip_lines
 from terminal.journal import Event
 from terminal.reconcile import COUNT_KIND, compare_count, reconcile
@@ -132,6 +133,9 @@ def test_count_record_and_slip_say_the_difference():
     record = count_record("C-1", "E42", box, {20000: 1, 5000: 1}, {"available": False}, None)
     assert record["difference_paise"] == -10000 and record["counted_paise"] == 25000
     assert "₹100 (10000 paise) short" in record["problems"][0]
-    texts = [line.text for line in slip_lines(record)]
-    assert "DIFFERENCE: Rs. 100 SHORT" in texts
+    blocks = slip_lines(record, "SB12345")
+    texts = [line.text.strip() for line in blocks if isinstance(line, TextLine)]
+    assert "DIFFERENCE: SHORT" in texts and not any("Rs." in t for t in texts)
+    assert "Seal/bag no: SB12345" in texts
     assert "Acceptor counter: not available" in texts
+    assert any(isinstance(b, ImageBlock) for b in blocks)  # ₹ amounts: images

@@ -5,6 +5,7 @@ on loopback; a printed slip whose QR leads back to the same status; hostile repl
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from harness import KioskHarness
@@ -137,3 +138,91 @@ async def test_slip_without_paper_is_said_and_can_be_asked_again(tmp_path):
             await asyncio.sleep(0.2)
         assert citizen.state["lookup"]["printed"] is True
         assert await h.printer_sim.wait_for_receipts(1, timeout=10)
+
+
+SLIPS = Path(__file__).resolve().parent / "artifacts" / "slips"
+TERMINAL = {"id": "RJ-JPR-0001", "location": "Jaipur Collectorate", "helpline": "181",
+            "timezone": "Asia/Kolkata"}
+STATUS = {
+    "application_no": PENSION, "service": "old_age_pension", "stage": "Verified",
+    "stage_date": "2026-11-20", "office": "Tehsil office, Sanganer",
+    "next_step_en": "Wait for the sanction letter by post.",
+    "next_step_hi": "मंज़ूरी का पत्र डाक से आएगा।",
+}
+CERT = {
+    "certificate_no": "INC202611000042", "type": "income", "holder_name": "Ra**** Ku***",
+    "issued_on": "2026-10-01", "issued_by": "Tehsildar, Sanganer", "status": "valid",
+    "details": {"category": "SC"}, "verification": "0123456789abcdef",
+}
+
+
+@pytest.mark.parametrize("width", [576, 384])
+@pytest.mark.parametrize("kind", ["status", "certificate", "grievance", "acknowledgement"])
+def test_service_slips_read_like_the_receipts(kind, width):
+    """Every service slip: the helpline and the machine number at the foot, the time in the
+    kiosk's zone named (00:30 IST on the 24th when UTC is still the 23rd), dates day first,
+    and no ink in the 3 mm margins (the printer simulator's own picture, saved for a look)."""
+    from datetime import UTC, datetime
+
+    from drivers.base import TextLine
+    from drivers.printer.escpos_driver import JobRenderer
+    from sim.devices.escpos_printer import render_escpos
+    from terminal.receipt_layout import MARGIN_DOTS
+    from terminal.status_slip import (
+        build_acknowledgement_slip,
+        build_certificate_slip,
+        build_grievance_slip,
+        build_status_slip,
+    )
+
+    now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    build = {
+        "status": lambda t: build_status_slip(STATUS, t, width, now=now),
+        "certificate": lambda t: build_certificate_slip(CERT, t, width, now=now),
+        "grievance": lambda t: build_grievance_slip(
+            {"grievance_no": "2026112300001", "department": "Electricity",
+             "category": "Billing", "mobile_masked": "XXXXXX3210", "receipt_no": None},
+            t, width, now=now),
+        "acknowledgement": lambda t: build_acknowledgement_slip(
+            {"application_no": PENSION, "service_name_en": "Old age pension",
+             "service_name_hi": "वृद्धावस्था पेंशन", "receipt_no": "RCPT-000003"},
+            t, width, now=now),
+    }[kind]
+    doc = build(TERMINAL)
+    text = "\n".join(b.text.strip() for b in doc.blocks if isinstance(b, TextLine))
+    assert "Printed : 24-11-2026 00:30 IST" in " ".join(text.split()), text
+    assert text.count("Kiosk RJ-JPR-0001") == 2  # the header and the foot
+    assert "UTC" not in text
+    if kind == "status":
+        assert "Date      : 20-11-2026" in text
+    (img,) = render_escpos(JobRenderer(width).render(doc), width)
+    SLIPS.mkdir(parents=True, exist_ok=True)
+    img.save(SLIPS / f"{kind}-{width}.png")
+    ink = img.point(lambda v: 255 if v < 128 else 0).convert("1")
+    left = ink.crop((0, 0, MARGIN_DOTS - 4, img.height)).getbbox()
+    right = ink.crop((width - MARGIN_DOTS + 4, 0, width, img.height)).getbbox()
+    assert left is None and right is None, (kind, left, right)
+    # the helpline is in an image (both languages on one line): the build says it
+    assert any("Helpline 181" in t for t in _pictured(build, TERMINAL))
+    # a kiosk configured for UTC prints UTC, named
+    utc = build({**TERMINAL, "timezone": "UTC"})
+    utc_text = " ".join(" ".join(b.text for b in utc.blocks if isinstance(b, TextLine)).split())
+    assert "Printed : 23-11-2026 19:00 UTC" in utc_text
+
+
+def _pictured(build, terminal) -> list[str]:
+    """The texts a build renders as images (the render is watched, not replaced)."""
+    from terminal import receipt_layout
+
+    seen, real = [], receipt_layout._render_png
+
+    def recording(text, *rest):
+        seen.append(text)
+        return real(text, *rest)
+
+    receipt_layout._render_png = recording
+    try:
+        build(terminal)
+    finally:
+        receipt_layout._render_png = real
+    return seen

@@ -64,6 +64,19 @@ async def count_notes(ui: UIProcess, notes: dict[int, int], total: str) -> list[
     return [v for k, v in shown["texts"].items() if k.startswith("maint_")]
 
 
+async def type_seal(ui: UIProcess, seal: str, shot: str | None = None) -> None:
+    """The seal/bag number on its keyboard (opened by the seal line or by Collect without
+    one), then back to the collection screen with it."""
+    await ui.wait("maint_menu", tid="maint_seal_value", modal="SealEntryView")
+    for key in seal:
+        await ui.tap(f"kb_{key}")
+    await ui.wait("maint_menu", tid="maint_seal_value", contains=seal)
+    if shot:
+        await ui.screenshot(ARTIFACTS / shot)
+    await ui.tap("kb_continue")
+    await ui.wait("maint_menu", tid="maint_seal", contains=seal, modal="")
+
+
 async def collected_lines(ui: UIProcess) -> list[str]:
     """The result of collect_cash once the slip is printed (the title comes first)."""
     deadline = time.monotonic() + 20
@@ -143,6 +156,21 @@ async def test_menu_cash_collection_and_leave(tmp_path):
                 assert cash["texts"][f"maint_count_{rupees * 100}"] == f"₹{rupees}: 0"
             # The engineer finds ₹200 + ₹50 in the cassette: the ₹100 note is missing.
             lines = await count_notes(ui, {20000: 1, 5000: 1}, "2 notes (₹250)")
+            shown = await ui.texts()
+            assert "not typed yet" in shown["texts"]["maint_seal"]
+            assert shown["texts"]["maint_collect"].startswith("Type the seal/bag number")
+            # Collect without a seal number opens its keyboard; nothing is collected yet.
+            await ui.tap("maint_collect")
+            await ui.wait("maint_menu", tid="maint_seal_value", modal="SealEntryView")
+            assert not [e for e in h.core.journal.events(kinds=("maintenance",))
+                        if e.data["action"] == "cash_collected"]
+            await ui.tap("kb_S")
+            await ui.tap("kb_B")  # two signs are not a seal number: Continue stays grey
+            tapped = await ui.cmd(cmd="tap", tid="kb_continue")
+            assert not tapped.get("ok") or (await ui.texts())["modal"] == "SealEntryView"
+            await type_seal(ui, "12345", shot="maintenance-seal-en.png")
+            shown = await ui.wait("maint_menu", tid="maint_collect", contains="and print slip")
+            assert shown["texts"]["maint_seal"].startswith("Seal/bag no.: SB12345")
             await ui.screenshot(ARTIFACTS / "maintenance-cash-en.png")
 
             printed_before = len(h.printer_sim.receipts)
@@ -152,8 +180,15 @@ async def test_menu_cash_collection_and_leave(tmp_path):
             assert "Counted: ₹250" in lines, lines
             assert "DIFFERENCE: ₹100 SHORT - alarm raised" in lines, lines
             assert "    ₹100 notes: counted 0, journal 1" in lines, lines
+            assert "Seal/bag no.: SB12345" in lines, lines
+            assert "Vouchers issued in the period: 0 (₹0)" in lines, lines
             assert len(h.printer_sim.receipts) > printed_before
-            assert "DIFFERENCE: Rs. 100 SHORT" in "\n".join(h.printer_sim.texts)
+            slip = "\n".join(h.printer_sim.texts)
+            assert "DIFFERENCE: SHORT" in slip and "Seal/bag no: SB12345" in slip
+            assert "Rs." not in slip
+            (collected,) = [e for e in h.core.journal.events(kinds=("maintenance",))
+                            if e.data["action"] == "cash_collected"]
+            assert collected.data["seal_no"] == "SB12345"
             shown = await ui.wait("maint_menu", tid="maint_engineer", contains="cash_count")
             assert "cash_count_difference" in shown["texts"]["maint_engineer"]
             await ui.screenshot(ARTIFACTS / "maintenance-collected-en.png")
@@ -214,12 +249,23 @@ async def test_cash_count_in_hindi_that_matches(tmp_path):
             await ui.wait("maint_menu", tid="maint_collect")
             await ui.tap("maint_count_20000_minus")  # at zero already: stays at zero
             await count_notes(ui, {20000: 1, 10000: 1, 5000: 1}, "3 notes (₹350)")
+            await ui.tap("maint_seal")
+            await type_seal(ui, "BAG7001", shot="maintenance-seal-hi.png")
             await ui.screenshot(ARTIFACTS / "maintenance-cash-hi.png")
             await ui.tap("maint_collect")
             lines = await collected_lines(ui)
             assert "Count matches the journal" in lines and "Counted: ₹350" in lines, lines
+            assert "Seal/bag no.: BAG7001" in lines, lines
             assert not [a for a in h.core.kiosk.maintenance.alarms() if "cash" in a["code"]]
             await ui.screenshot(ARTIFACTS / "maintenance-collected-hi.png")
+
+            # The seal keyboard open when maintenance ends (timed out): it goes with it.
+            await ui.tap("maint_cash_summary")
+            await ui.wait("maint_menu", tid="maint_collect")
+            await ui.tap("maint_seal")
+            await ui.wait("maint_menu", tid="maint_seal_value", modal="SealEntryView")
+            h.core.kiosk.maintenance.leave("inactivity")
+            await ui.wait("attract", modal="", timeout=15)
         finally:
             await ui.close()
 
@@ -247,6 +293,8 @@ async def test_collection_on_the_screen_raises_no_alarm(tmp_path):
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # a few passes of maintenance's device watch
             await count_notes(ui, {20000: 1, 10000: 1, 5000: 1}, "3 notes (₹350)")
+            await ui.tap("maint_seal")
+            await type_seal(ui, "S42")
             await ui.tap("maint_collect")
             lines = await collected_lines(ui)
             assert "Count matches the journal" in lines, lines
@@ -291,6 +339,14 @@ def test_results_are_plain_lines_never_tracebacks():
         },
     )
     assert "DIFFERENCE: ₹100 SHORT - alarm raised" in short
+    assert "Seal/bag no.: not given" in short  # a collection from before seal numbers
+    sealed = result_lines("collect_cash", {"collection_id": "C-2", "seal_no": "SB12345",
+                                           "since": "2026-11-16T05:00:00.000000Z",
+                                           "at": "2026-11-23T19:00:00.000000Z",
+                                           "vouchers_issued": 4, "vouchers_paise": 18000})
+    assert "Seal/bag no.: SB12345" in sealed
+    assert "Period: 16-11-2026 10:30 to 24-11-2026 00:30" in sealed  # IST, not UTC
+    assert "Vouchers issued in the period: 4 (₹180)" in sealed
     assert "Acceptor counter: 3 notes stacked (matches)" in short
     bad = result_lines("test_print", {"printed": False, "error": "Traceback (most recent call"})
     assert bad == ["Test page NOT printed: internal error"]
