@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter, StatusChanged
+from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter
 from terminal import events as E
+from terminal import scan_events
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
@@ -36,6 +37,7 @@ from terminal.live_session import (
 from terminal.logs import log_event
 from terminal.outbox import Outbox
 from terminal.qr_lookup import QrLookup, ReceiptChecker
+from terminal.scan_events import EventSource
 from terminal.service_mode import ServiceMode
 from terminal.session import Bill, Session, State
 from terminal.snapshot import MaintenanceLike, maintenance_view
@@ -55,12 +57,6 @@ class MaintenanceFacade(MaintenanceLike, Protocol):
     """terminal/maintenance.Maintenance: its action table behind dispatch()."""
 
     async def dispatch(self, action: str, args: dict) -> Any: ...
-
-
-class EventSource(Protocol):
-    """A scanner or a camera: an async stream of Scanned / PresenceChanged / StatusChanged."""
-
-    def events(self) -> AsyncIterator[object]: ...
 
 
 class AuditCamera(EventSource, Protocol):
@@ -305,23 +301,8 @@ class Kiosk(LiveFields, BoardFields):
         await self._scan_events(camera, "camera")
 
     async def _scan_events(self, source: EventSource, device: str) -> None:
-        from drivers.camera import PresenceChanged
-        from drivers.scanner import Scanned
-
-        async for event in source.events():
-            try:
-                if isinstance(event, Scanned):
-                    await self.on_scan(event.payload)
-                elif isinstance(event, PresenceChanged):
-                    self.live.presence = event.present
-                elif isinstance(event, StatusChanged):
-                    self.board.set(device, event.status)
-            except IntentError as exc:
-                self.live.say(exc.key)
-            except Exception:
-                log.exception("scan handling failed" if device == "scanner"
-                              else "camera event handling failed")
-            self._changed()
+        await scan_events.consume(source, device, on_scan=self.on_scan, live=self.live,
+                                  set_device=self.board.set, changed=self._changed)
 
     def _audit_photo(self, s: Session) -> None:
         """A photo at each cash payment, kept locally for the configured days (never blocks)."""
