@@ -41,15 +41,18 @@ def takes_advance(provider: str, on: bool = True) -> bool:
 def overshoot_limit(provider: str, site_limit_paise: int, on: bool = True) -> int:
     """Paise the last note may overshoot what is due, for this provider's bill: its own
     `max_overshoot_paise` (the advance its account takes, or the voucher the overshoot becomes).
-    A provider that takes advance payment but has advance credit off here: its limit is for an
+    0 sets none (a catalogue from before the kiosk applied the field): the site's limit. A
+    provider that takes advance payment but has advance credit off here: its limit is for an
     advance, not a voucher, so the site's voucher limit applies within it."""
     p = catalogue.provider(provider)
     if p is None:
         return site_limit_paise
     own = int(p["max_overshoot_paise"])
-    if p["advance_payment"] and not takes_advance(provider, on):
-        return min(own, site_limit_paise)
-    return own
+    if takes_advance(provider, on):
+        return own
+    if not own:
+        return site_limit_paise
+    return min(own, site_limit_paise) if p["advance_payment"] else own
 
 
 def receipt_fact(advance_paise: int) -> dict[str, Any]:

@@ -109,6 +109,26 @@ def test_overshoot_limits_follow_the_catalogue():
     assert advance_cap("JVVNL", on=False) == 0
 
 
+def test_a_provider_whose_entry_sets_no_limit_has_the_sites():
+    """0 in a catalogue from before the kiosk applied the field: never "exact notes only"."""
+    import copy
+
+    from terminal import catalogue
+    from terminal.advance_credit import overshoot_limit
+    from terminal.catalogue_builtin import BUILTIN
+
+    doc = copy.deepcopy(BUILTIN)
+    for p in doc["providers"]:
+        p["max_overshoot_paise"] = 0
+    before = catalogue.current()
+    catalogue.install(catalogue.validate(doc))
+    try:
+        assert overshoot_limit("BSNL", 10000) == 10000
+        assert overshoot_limit("JVVNL", 10000) == 10000  # no room for an advance: a voucher
+    finally:
+        catalogue.install(before)
+
+
 def test_an_overshoot_beyond_what_the_account_takes_is_a_voucher():
     """A large voucher redeemed toward a small bill: the account takes up to its cap."""
     from terminal.session import split
