@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 from drivers.printer import JobRenderer
-from terminal.receipts import PaymentReceipt, build_payment_receipt
+from terminal.receipts import PaymentReceipt, build_payment_slip
 
 RUNS = 21
 
@@ -43,7 +43,7 @@ def main() -> None:
     size = 0
     for n in range(RUNS):
         start = time.perf_counter()
-        doc = build_payment_receipt(sample_receipt(n), width_dots=576)
+        doc = build_payment_slip(sample_receipt(n), width_dots=576)
         size = len(renderer.render(doc))
         times.append((time.perf_counter() - start) * 1000)
     # The first build also loads the font and renders the fixed Hindi labels (cached after).

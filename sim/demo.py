@@ -2,9 +2,10 @@
 
 Starts the central sim and the device sims in this process, writes a site config pointing at
 them, starts the core as its own process (`emitra-kiosk core --config ...`, as in production),
-then acts as the citizen through the session API: pays the seeded ₹640 JVVNL bill with a ₹500
-note (accepted), a ₹2000 note (returned: not accepted by default) and a ₹200 note (accepted; the
-₹60 over becomes a voucher). Prints `transaction:`, `receipt:`, `voucher:` and `journal:` lines.
+then acts as the citizen through the session API: pays the seeded ₹640 BSNL phone bill with a ₹500
+note (accepted), a ₹2000 note (returned: over BSNL's ₹500 overshoot limit) and a ₹200 note
+(accepted; BSNL takes no advance payment, so the ₹60 over becomes a voucher bound to the
+consumer). Prints `transaction:`, `receipt:`, `voucher:` and `journal:` lines.
 
 With a display (`python -m sim demo`) it starts the touch screen as well, and a control prompt
 that puts notes in, scans codes and makes faults (sim/demo_console.py).
@@ -28,8 +29,8 @@ from sim.demo_tour import tour
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 
-DEMO_PROVIDER = "JVVNL"
-DEMO_CONSUMER = "210412345678"
+DEMO_PROVIDER = "BSNL"
+DEMO_CONSUMER = "0141640640"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 

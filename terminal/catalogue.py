@@ -22,6 +22,7 @@ CONSUMER_NUMBER = re.compile(r"^\d{6,16}$")  # the outer bound every provider's 
 KINDS = ("bill", "status", "certificate", "grievance", "application")
 TENDERS = ("cash", "card")
 MAX_FEE_PAISE = 1_000_000  # ₹10,000: far above any citizen fee of the e-Mitra schedule
+MAX_OVERSHOOT_PAISE = 1_000_000  # ₹10,000: far above the largest note (how far it may overshoot)
 LIMITS = {"categories": 16, "services": 64, "providers": 128, "departments": 32, "forms": 16}
 MAX_NESTED = 32  # a department's categories, a category's complaints
 MAX_FORM_FIELDS = 64
@@ -138,7 +139,10 @@ def _provider(raw: dict[str, Any], services: Mapping[str, Any]) -> dict[str, Any
     out["consumer_number"] = _rule(raw.get("consumer_number"), where)
     out["partial_payment"] = _flag(raw, "partial_payment", where)
     out["advance_payment"] = _flag(raw, "advance_payment", where)
-    out["max_overshoot_paise"] = _int(raw, "max_overshoot_paise", where, 0, 100_000_000)
+    # How far the last note may go past what is due: the advance the account takes, or the
+    # voucher the overshoot becomes (terminal/advance_credit.py). Missing is refused: a
+    # provider whose notes must be exact says 0.
+    out["max_overshoot_paise"] = _int(raw, "max_overshoot_paise", where, 0, MAX_OVERSHOOT_PAISE)
     return out
 
 

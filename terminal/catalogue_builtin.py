@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+ADVANCE_SERVICES = ("electricity", "water")  # their providers take advance payment
+ADVANCE_OVERSHOOT_PAISE = 500000  # ₹5,000: above the largest note, the account takes it all
+VOUCHER_OVERSHOOT_PAISE = 50000  # ₹500: an overshoot that becomes a voucher
+
 
 def _provider(code: str, service: str, en: str, hi: str) -> dict[str, Any]:
+    advance = service in ADVANCE_SERVICES
     return {"code": code, "service": service, "name_en": en, "name_hi": hi,
             "consumer_number": {"pattern": "^[0-9]{6,16}$", "min_len": 6, "max_len": 16},
-            "partial_payment": False, "advance_payment": False, "max_overshoot_paise": 0}
+            "partial_payment": False, "advance_payment": advance,
+            "max_overshoot_paise": ADVANCE_OVERSHOOT_PAISE if advance
+            else VOUCHER_OVERSHOOT_PAISE}
 
 
 def _bill(code: str, en: str, hi: str) -> dict[str, Any]:
@@ -22,7 +29,7 @@ def _bill(code: str, en: str, hi: str) -> dict[str, Any]:
 
 
 BUILTIN: dict[str, Any] = {
-    "version": "builtin-1",
+    "version": "builtin-2",
     "categories": [{"code": "bills", "name_en": "Pay a bill", "name_hi": "बिल जमा करें"}],
     "services": [
         _bill("electricity", "Electricity bill", "बिजली बिल"),

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from drivers.base import DeviceState, DeviceStatus, PrintError
 from terminal import events as E
+from terminal.advance_credit import advance_cap
 from terminal.advance_credit import enabled as advance_enabled
-from terminal.advance_credit import takes_advance
 from terminal.live_session import JournalLike, LiveSession, SetDevice, new_id
 from terminal.logs import log_event
 from terminal.part_payment import split_part
@@ -115,8 +115,8 @@ class Completion:
         if partial:
             amount, advance, voucher = split_part(tendered, s.due_paise)
         else:
-            advance_ok = takes_advance(s.provider, self.advance_on)
-            amount, advance, voucher = split(tendered, s.due_paise, advance_ok)
+            cap = advance_cap(s.provider, self.advance_on)
+            amount, advance, voucher = split(tendered, s.due_paise, cap)
         txn_id = txn_id or s.redeem_txn_id  # the vouchers' redemption id is the payment's
         settled = E.Settled(
             txn_id=(txn_id or new_id("T", self.terminal_id)) if amount else None,

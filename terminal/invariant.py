@@ -57,11 +57,9 @@ def check_journal(journal: Journal) -> dict[str, Any]:
                 f"{sid}: credited {credited} but settled "
                 f"{s.amount_paise}{advance} + voucher {s.voucher_paise}"
             )
-        if s.advance_paise:
-            done = s.receipt_no is not None or s.refund_voucher_id is not None
-            totals["advance" if done else "pending"] += s.advance_paise
-            if s.refund_voucher_id is not None:
-                problems.append(f"{sid}: advance {s.advance_paise} on a refused payment")
+        if s.advance_paise and s.refund_voucher_id is None:
+            # a refused payment's advance is in its refund voucher (refund_paise)
+            totals["advance" if s.receipt_no is not None else "pending"] += s.advance_paise
         totals["voucher"] += s.voucher_paise + s.refund_paise
         if s.amount_paise:
             if s.receipt_no is not None:
@@ -70,10 +68,9 @@ def check_journal(journal: Journal) -> dict[str, Any]:
                     problems.append(f"{sid}: posted and also refunded by {s.refund_voucher_id}")
             elif s.refund_voucher_id is not None:
                 totals["refused"] += s.amount_paise
-                if s.refund_paise != s.amount_paise:
-                    problems.append(
-                        f"{sid}: refused {s.amount_paise} but refunded {s.refund_paise}"
-                    )
+                if s.refund_paise != s.amount_paise + s.advance_paise:
+                    problems.append(f"{sid}: refused {s.amount_paise} + advance "
+                                    f"{s.advance_paise} but refunded {s.refund_paise}")
             else:
                 totals["pending"] += s.amount_paise
         elif s.refund_paise:

@@ -186,7 +186,8 @@ class Outbox:
             {
                 "voucher_id": voucher_id,
                 "txn_id": s.txn_id,
-                "amount_paise": s.amount_paise,
+                # the advance went with the refused payment: it comes back with it
+                "amount_paise": s.amount_paise + s.advance_paise,
                 "code": s.refused_code,
             },
             key=f"refund_voucher:{s.txn_id}",
@@ -197,7 +198,7 @@ class Outbox:
         s.apply(ev)
         message = (
             f"central refused payment {s.txn_id} ({s.refused_code}); "
-            f"{s.amount_paise} paise refunded as voucher {voucher_id}"
+            f"{s.amount_paise + s.advance_paise} paise refunded as voucher {voucher_id}"
         )
         log_event(
             log, "central refused a payment: refund voucher issued", logging.ERROR,

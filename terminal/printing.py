@@ -10,6 +10,7 @@ from terminal.receipt_slips import VoucherReceipt, build_payment_slip, build_vou
 from terminal.receipts import PaymentReceipt
 from terminal.session import Session
 from terminal.verification import provisional_code, voucher_code
+from terminal.voucher_posting import voucher_owner
 
 
 def _when(iso: str | None) -> datetime:
@@ -33,6 +34,7 @@ def build_document(
         voucher_id = s.refund_voucher_id if refund else s.voucher_id
         paise = s.refund_paise if refund else s.voucher_paise
         assert voucher_id
+        owner = voucher_owner(s) or {}  # whose it is, as central was told
         return build_voucher_receipt(
             VoucherReceipt(
                 terminal_id=terminal["id"],
@@ -46,6 +48,9 @@ def build_document(
                 reprinted_at=reprinted_at,
                 helpline=helpline,
                 zone=zone,
+                consumer_number=owner.get("consumer_number"),
+                provider_code=owner.get("provider", ""),
+                mobile=owner.get("mobile"),
             ),
             width_dots,
         )
@@ -65,7 +70,7 @@ def build_document(
             consumer_name=s.bill.consumer_name,
             period=s.bill.period,
             amount_paise=s.amount_paise,
-            tendered_paise=s.paid_paise,
+            tendered_paise=s.cash_paise,
             notes=s.notes,
             service_charge_paise=0,
             receipt_no=s.receipt_no,
@@ -74,6 +79,8 @@ def build_document(
             verification_code=code,
             voucher_id=s.voucher_id,
             voucher_paise=s.voucher_paise,
+            advance_paise=s.advance_paise,
+            vouchers_in=tuple(sorted(s.redeemed.items())),
             provisional=provisional,
             duplicate=duplicate,
             recovery=s.recovered,

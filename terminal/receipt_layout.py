@@ -51,6 +51,8 @@ HI = {
     "recovery": "बिजली जाने से पिछला भुगतान अधूरा था — अब पूरा हुआ",
     "voucher": "बचे पैसे की पर्ची (वाउचर)",
     "voucher_use": "अगली बार बिल भरते समय काम आएगी",
+    "voucher_in": "वाउचर से",  # a voucher taken in toward this bill
+    "whose": "किसकी",  # whose voucher slip
     "consumer": "के-नंबर",
     "due": "भरी गई रकम",  # printed beside "Amount paid": what was paid, not what is owed
     "bill_amount": "बिल की रकम",
@@ -81,6 +83,12 @@ def mask_consumer_number(number: str) -> str:
     if len(number) <= 4:
         return "X" * len(number)
     return "X" * (len(number) - 4) + number[-4:]
+
+
+def short_voucher_id(voucher_id: str) -> str:
+    """A redeemed voucher on a receipt: its last six characters, enough to match the slip."""
+    voucher_id = voucher_id.strip()
+    return voucher_id if len(voucher_id) <= 8 else f"V-...{voucher_id[-6:]}"
 
 
 def _clusters(word: str) -> list[str]:

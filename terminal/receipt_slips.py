@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from drivers.base import PrintDocument
+from terminal.advance_credit import receipt_fact
 from terminal.amount_words import amount_in_words_en, amount_in_words_hi
 from terminal.local_time import DEFAULT_ZONE, local
+from terminal.logs import mask_digits
 from terminal.money import format_rupees
 from terminal.receipt_layout import (
     HI,
@@ -29,8 +31,10 @@ from terminal.receipt_layout import (
     mask_name,
     notes_in_rupees,
     period_words,
+    short_voucher_id,
 )
 from terminal.verification import receipt_qr, voucher_qr
+from terminal.voucher_posting import VOUCHER_VALID_DAYS
 
 if TYPE_CHECKING:  # receipts.py imports this module: no import of it at run time
     from terminal.receipts import PaymentReceipt
@@ -52,6 +56,10 @@ class VoucherReceipt:
     reprinted_at: datetime | None = None  # UTC; a duplicate says when it was reprinted
     helpline: str = DEFAULT_HELPLINE
     zone: str = DEFAULT_ZONE
+    # whose it is (central redeems it only for this consumer): None for an unbound voucher
+    consumer_number: str | None = None
+    provider_code: str = ""
+    mobile: str | None = None  # bound to it too (printed masked)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,11 +142,18 @@ def build_payment_slip(r: PaymentReceipt, width_dots: int = 576, *,
         d.hindi(f"{HI['card']} / Paid by card", align="left")
         d.kv("Card", r.card_pan_masked)  # as text too: the engineer's log and a reprint read it
         d.kv("Auth code", r.card_auth_code or "-")
-    else:
+    elif r.notes or not r.vouchers_in:
         d.hindi(f"{HI['paid_so_far']} / Cash in: {format_rupees(r.tendered_paise)}",
                 align="left")
         if r.notes:
             d.hindi(f"नोट / Notes: {notes_in_rupees(r.notes)}", HINDI_WORDS_PX, align="left")
+    for voucher_id, paise in r.vouchers_in:  # taken in toward this bill
+        d.hindi(f"{HI['voucher_in']} / Voucher {short_voucher_id(voucher_id)}: "
+                f"{format_rupees(paise)}", align="left")
+    if r.advance_paise:
+        fact = receipt_fact(r.advance_paise)
+        d.hindi(fact["text_hi"], align="left")  # the words of the UI word list
+        d.hindi(fact["text_en"], HINDI_WORDS_PX, align="left")
     if r.voucher_id:
         d.hindi(f"{HI['voucher']} / Voucher: {format_rupees(r.voucher_paise)} — "
                 f"{HI['voucher_use']}", align="left")
@@ -170,6 +185,32 @@ def build_payment_slip(r: PaymentReceipt, width_dots: int = 576, *,
     return d.document("receipt", meta)
 
 
+def _voucher_terms(d: _Doc, v: VoucherReceipt) -> None:
+    """Whose the voucher is, where it can be used, until when, and what to do if it is lost."""
+    until = (local(v.issued_at, d.zone) + timedelta(days=VOUCHER_VALID_DAYS)).strftime("%d-%m-%Y")
+    if v.consumer_number:
+        who = mask_digits(v.consumer_number)
+        provider = f" ({v.provider_code})" if v.provider_code else ""
+        d.hindi(f"{HI['whose']} / For: {HI['consumer']} {who}{provider}", align="left")
+        if v.mobile:
+            d.hindi(f"मोबाइल / Mobile: {mask_digits(v.mobile)}", align="left")
+        d.hindi(f"इसी {HI['consumer']} का बिल किसी भी ई-मित्र प्लस मशीन पर भरें, या इसी "
+                "नंबर के साथ ई-मित्र काउंटर से पैसे लें।", HINDI_WORDS_PX, align="left")
+        d.text(f"Use it for a bill of consumer {who} at any e-Mitra Plus kiosk, or cash it "
+               "at an e-Mitra counter with that number.")
+    else:
+        d.hindi("किसी भी ई-मित्र प्लस मशीन पर किसी भी बिल में काम आएगी।", HINDI_WORDS_PX,
+                align="left")
+        d.text("Use it for any bill at any e-Mitra Plus kiosk.")
+    d.hindi(f"कब तक / Valid until: {until}", align="left")
+    lost_hi = "वाउचर नंबर या के-नंबर" if v.consumer_number else "वाउचर नंबर"
+    lost_en = "the voucher number or the consumer number" if v.consumer_number \
+        else "the voucher number"
+    d.hindi(f"पर्ची खो जाए तो {v.helpline} पर फ़ोन करें और {lost_hi} बताएँ।", HINDI_WORDS_PX,
+            align="left")
+    d.text(f"If this slip is lost, call {v.helpline} with {lost_en}.")
+
+
 def build_voucher_receipt(v: VoucherReceipt, width_dots: int = 576) -> PrintDocument:
     d = _Doc(width_dots, v.zone)
     d.header(v.terminal_id, v.location)
@@ -179,6 +220,8 @@ def build_voucher_receipt(v: VoucherReceipt, width_dots: int = 576) -> PrintDocu
         d.duplicate(v.reprinted_at)
     d.rule()
     _amount(d, v.amount_paise, "रकम", "Amount")
+    d.rule()
+    _voucher_terms(d, v)
     d.rule()
     d.kv("Voucher ID", v.voucher_id)
     if v.txn_id:

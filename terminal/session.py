@@ -231,13 +231,13 @@ def allowed_notes(
     return {n for n in accepted_paise if n - remaining_paise <= max_overpay_paise}
 
 
-def split(paid_paise: int, due_paise: int, advance: bool) -> tuple[int, int, int]:
+def split(paid_paise: int, due_paise: int, advance_cap_paise: int) -> tuple[int, int, int]:
     """(payment, advance credit, voucher): with a provider that takes advance payment the
-    overshoot of a covered bill goes to the consumer's account instead of a voucher."""
+    overshoot of a covered bill goes to the consumer's account, up to what its account takes
+    (terminal/advance_credit.py); the rest (a large voucher redeemed) is a voucher."""
     amount, voucher = settlement(paid_paise, due_paise)
-    if advance and amount:
-        return amount, voucher, 0
-    return amount, 0, voucher
+    advance = min(voucher, advance_cap_paise) if amount else 0
+    return amount, advance, voucher - advance
 
 
 def settlement(paid_paise: int, due_paise: int) -> tuple[int, int]:

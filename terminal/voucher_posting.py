@@ -12,6 +12,8 @@ from typing import Any
 
 from terminal.session import Session
 
+VOUCHER_VALID_DAYS = 180  # central redeems a voucher this long after it was issued
+
 
 def payment_body(s: Session) -> dict[str, Any]:
     """The payment as the dialect's post_payment takes it (terminal/central/reference.py)."""

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from terminal import events as E
+from terminal.advance_credit import advance_cap
 from terminal.advance_credit import enabled as advance_enabled
-from terminal.advance_credit import takes_advance
 from terminal.cash_intake import SessionEnds
 from terminal.central import CentralError
 from terminal.live_session import Handler, IntentError, JournalLike, LiveSession, new_id
@@ -176,7 +176,7 @@ class VoucherRedeem:
         self._record(s, E.VoucherRedeemed(voucher_id=voucher_id, paise=paise, txn_id=txn_id),
                      f"redeemed:{voucher_id}")
         log_event(log, "voucher redeemed", session=s.session_id, paise=paise)
-        over = s.paid_paise > s.due_paise and not takes_advance(s.provider, self.advance_on)
+        over = s.paid_paise - s.due_paise > advance_cap(s.provider, self.advance_on)
         return "voucher_used_rest" if over else "voucher_used"
 
     async def _release(self, s: Session, voucher_id: str, txn_id: str) -> bool:

@@ -1,8 +1,9 @@
-"""Advance credit instead of a voucher (issue 13): a ₹640 JVVNL bill paid with two ₹500 notes.
-JVVNL takes advance payment (central's catalogue), so with `[payment] advance_credit` on the ₹360
-overshoot goes to the consumer's account with the payment and no voucher is printed; with it off
-the site's limit decides, and the overshoot is a voucher as before. Real core, simulators on
-ptys, the reference central on loopback."""
+"""Advance credit instead of a voucher (issue 13): JVVNL takes advance payment (central's
+catalogue), so the overshoot of a ₹640 bill paid with two ₹500 notes goes to the consumer's
+account with the payment (tests/test_flow.py, test_640_bill_with_two_500_notes_completes). Here:
+the operator's kill-switch `[payment] advance_credit = false` brings back the voucher and the
+site's voucher limit; the rules themselves, and the dialect that cannot carry an advance. Real
+core, simulators on ptys, the reference central on loopback."""
 
 import asyncio
 
@@ -13,7 +14,6 @@ from terminal.invariant import check_journal, check_projections
 from terminal.journal import Journal
 
 JVVNL = ("JVVNL", "210412345678")  # ₹640 due
-PHED = ("PHED", "5012345678")  # ₹350 due; PHED takes no advance payment
 
 
 async def pay_with(citizen, h, bill, notes):
@@ -50,41 +50,20 @@ async def posted(h, timeout=10.0):
     raise AssertionError("the payment never reached central")
 
 
-async def test_two_500_notes_pay_640_with_advance_credit_and_no_voucher(tmp_path):
-    async with KioskHarness(tmp_path, payment={"advance_credit": True}) as h, \
+async def test_kill_switch_off_electricity_keeps_the_sites_voucher_limit(tmp_path):
+    async with KioskHarness(tmp_path, payment={"advance_credit": False}) as h, \
             h.client() as citizen:
-        before, done = await pay_with(citizen, h, JVVNL, [500, 500])
-        # After the first ₹500, the second is offered: ₹360 over is within JVVNL's advance limit.
-        assert 50000 in before["session"]["accepted_now_paise"]
-        s = done["session"]
-        assert s["amount_paise"] == 64000 and s["voucher"] is None
-        assert s["advance"]["paise"] == 36000
-        assert s["advance"]["text_hi"] == "₹360 जमा — अगले बिल में घटेगा"
-        assert s["printed"] == ["receipt"]  # no voucher slip
-        assert done["message"]["key"] == "payment_successful"
-        await posted(h)
-        [payment] = h.central.payments()
-        assert payment["amount_paise"] == 64000 and payment["tendered_paise"] == 100000
-        [advance] = voucher_routes.advances(h.central.store)
-        assert (advance["txn_id"], advance["advance_paise"]) == (s["txn_id"], 36000)
-        assert advance["consumer_number"] == JVVNL[1]
-        assert h.central.vouchers() == []
-        report = journal_report(h)
-        totals = report["totals"]
-        assert totals["credited"] == 100000 and totals["posted"] == 64000
-        assert totals["advance"] == 36000 and totals["voucher"] == 0 and totals["pending"] == 0
-
-
-async def test_provider_without_advance_keeps_the_site_limit_and_a_voucher(tmp_path):
-    async with KioskHarness(tmp_path, payment={"advance_credit": True}) as h, \
-            h.client() as citizen:
-        assert (await citizen.send("start", provider=PHED[0]))["ok"]
-        assert (await citizen.send("consumer", number=PHED[1]))["ok"]
+        assert (await citizen.send("start", provider=JVVNL[0]))["ok"]
+        assert (await citizen.send("consumer", number=JVVNL[1]))["ok"]
         await citizen.wait_screen("BILL")
         assert (await citizen.send("confirm"))["ok"]
-        state = await citizen.wait_screen("PAYING")
-        # ₹500 on a ₹350 water bill is ₹150 over the ₹100 site limit: PHED takes no advance.
+        await citizen.wait_screen("PAYING")
+        h.acceptor_sim.insert_note(500)
+        state = await citizen.wait_for(lambda s: s["session"]["paid_paise"] == 50000)
+        # ₹500 on the ₹140 left is ₹360 over the site's ₹100: with advance credit off here,
+        # JVVNL's own limit (an advance's) does not apply to a voucher.
         assert 50000 not in state["session"]["accepted_now_paise"]
+        assert 20000 in state["session"]["accepted_now_paise"]
         assert (await citizen.send("cancel"))["ok"]
 
 
@@ -108,3 +87,53 @@ def test_advance_credit_is_never_on_with_the_b2b_dialect():
     assert not enabled({"payment": {"advance_credit": True},
                         "central": {"dialect": "emitra_b2b"}})
     assert not enabled({"payment": {"advance_credit": False}, "central": {}})
+
+
+def test_advance_credit_is_on_by_default():
+    from terminal.advance_credit import enabled
+    from terminal.config import load_config
+
+    assert enabled(load_config())
+
+
+def test_overshoot_limits_follow_the_catalogue():
+    from terminal.advance_credit import advance_cap, overshoot_limit
+
+    site = 10000
+    assert overshoot_limit("JVVNL", site) == 500000  # an advance: no practical limit
+    assert overshoot_limit("PHED", site) == 500000  # water takes advance payment too
+    assert overshoot_limit("BSNL", site) == 50000  # its own voucher limit, not the site's
+    assert overshoot_limit("JVVNL", site, on=False) == site  # kill-switch: a voucher again
+    assert overshoot_limit("NOPE", site) == site
+    assert advance_cap("JVVNL") == 500000 and advance_cap("BSNL") == 0
+    assert advance_cap("JVVNL", on=False) == 0
+
+
+def test_a_provider_whose_entry_sets_no_limit_has_the_sites():
+    """0 in a catalogue from before the kiosk applied the field: never "exact notes only"."""
+    import copy
+
+    from terminal import catalogue
+    from terminal.advance_credit import overshoot_limit
+    from terminal.catalogue_builtin import BUILTIN
+
+    doc = copy.deepcopy(BUILTIN)
+    for p in doc["providers"]:
+        p["max_overshoot_paise"] = 0
+    before = catalogue.current()
+    catalogue.install(catalogue.validate(doc))
+    try:
+        assert overshoot_limit("BSNL", 10000) == 10000
+        assert overshoot_limit("JVVNL", 10000) == 10000  # no room for an advance: a voucher
+    finally:
+        catalogue.install(before)
+
+
+def test_an_overshoot_beyond_what_the_account_takes_is_a_voucher():
+    """A large voucher redeemed toward a small bill: the account takes up to its cap."""
+    from terminal.session import split
+
+    assert split(100000, 64000, 500000) == (64000, 36000, 0)
+    assert split(100000, 64000, 10000) == (64000, 10000, 26000)
+    assert split(100000, 64000, 0) == (64000, 0, 36000)
+    assert split(50000, 64000, 500000) == (0, 0, 50000)  # not covered: all a voucher

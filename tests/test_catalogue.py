@@ -124,6 +124,13 @@ def hostile_catalogues():
     yield "form field not laid out", edit(lambda d: d["forms"][0]["layout"][1].update(
         fields=["jan_aadhaar"]))
     yield "application without form", edit(lambda d: d["services"][7].update(form="none"))
+    yield "overshoot missing", edit(lambda d: d["providers"][4].pop("max_overshoot_paise"))
+    yield "overshoot negative", edit(lambda d: d["providers"][4].update(max_overshoot_paise=-1))
+    yield "overshoot in rupees", edit(lambda d: d["providers"][0].update(
+        max_overshoot_paise=50.5))
+    yield "overshoot huge", edit(lambda d: d["providers"][0].update(
+        max_overshoot_paise=10**12))
+    yield "advance not a flag", edit(lambda d: d["providers"][0].update(advance_payment="yes"))
 
 
 @pytest.mark.parametrize(("why", "doc"), list(hostile_catalogues()))
@@ -137,6 +144,10 @@ def test_the_reference_catalogue_validates():
     assert checked["services"]["grievance"]["fee_paise"] == 500
     assert checked["services"]["old_age_pension"]["fee_paise"] == 1000
     assert checked["services"]["electricity"]["fee_paise"] == 0
+    # Electricity and water take advance payment; a phone bill's overshoot is a voucher (≤ ₹500).
+    assert [p for p, v in checked["providers"].items() if v["advance_payment"]] == [
+        "JVVNL", "AVVNL", "JdVVNL", "PHED"]
+    assert checked["providers"]["BSNL"]["max_overshoot_paise"] == 50000
 
 
 async def test_malformed_catalogue_keeps_the_last_good_one_and_raises_an_alarm(

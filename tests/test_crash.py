@@ -15,7 +15,8 @@ from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.api_messages import auth_headers
 
-# (crash point, credited paise, paid to the bill, voucher) for paying ₹640 with ₹500 + ₹200.
+# (crash point, credited paise, paid to the bill, voucher) for paying ₹640 with ₹500 + ₹200:
+# the BSNL bill, whose overshoot is a voucher (BSNL takes no advance payment).
 CRASH_POINTS = [
     ("session_opened:1", 0, 0, 0),
     ("bill:1", 0, 0, 0),
@@ -33,8 +34,8 @@ CRASH_POINTS = [
 async def pay(url: str, rig: SimRig) -> None:
     """The citizen's side; it simply stops when the core dies under it."""
     async with SessionClient(url) as citizen:
-        await citizen.send("start", provider="JVVNL")
-        await citizen.send("consumer", number="210412345678")
+        await citizen.send("start", provider="BSNL")
+        await citizen.send("consumer", number="0141640640")
         await citizen.wait_screen("BILL")
         await citizen.send("confirm")
         await citizen.wait_screen("PAYING")

@@ -34,7 +34,7 @@ def test_headless_demo_pays_the_bill(tmp_path):
     assert report["totals"]["voucher"] == 6000 + 500  # ₹10 note for the ₹5 grievance fee
     # The structured log never carries the full consumer number.
     log_text = open(lines["log"], encoding="utf-8").read()
-    assert "210412345678" not in log_text
+    assert "0141640640" not in log_text
     assert '"event": "credit"' in log_text and '"event": "payment posted"' in log_text
     # Then a tour of every service (sim/demo_tour.py), one line each.
     assert lines["service status"].endswith("Verified by the Tehsildar (Tehsil office, Sanganer, "

@@ -8,10 +8,13 @@ from harness import KioskHarness
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from sim.central import voucher_routes
+from terminal import advance_credit
 from terminal.invariant import check_journal
 from terminal.journal import Journal
 
-JVVNL_640 = ("JVVNL", "210412345678")
+JVVNL_640 = ("JVVNL", "210412345678")  # electricity: an overshoot is credited to the account
+BSNL_640 = ("BSNL", "0141640640")  # phone: no advance payment, an overshoot is a voucher
 PHED_350 = ("PHED", "5012345678")
 
 
@@ -43,17 +46,18 @@ async def wait_outbox_empty(h, timeout=10):
 
 async def test_pay_with_overshoot_voucher_and_rejected_note(tmp_path):
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        state = await open_bill(citizen, *JVVNL_640)
+        state = await open_bill(citizen, *BSNL_640)
         assert state["session"]["due_paise"] == 64000
-        assert state["session"]["bill"]["consumer_name_masked"] == "Ra**** Ku***"
+        assert state["session"]["bill"]["consumer_name_masked"] == "Fa**** Kh**"
+        # ₹2000 would overshoot ₹640 by ₹1360, over BSNL's ₹500 voucher limit (catalogue).
         assert 200000 not in state["session"]["accepted_now_paise"]
 
         h.acceptor_sim.insert_note(500)
         state = await paid(citizen, 50000)
         assert state["session"]["remaining_paise"] == 14000
         assert state["session"]["cash_in_machine"] is True
-        # ₹500 would overshoot ₹140 by ₹360 > ₹100 policy: no longer accepted.
-        assert 50000 not in state["session"]["accepted_now_paise"]
+        assert 200000 not in state["session"]["accepted_now_paise"]
+        assert 50000 in state["session"]["accepted_now_paise"]  # ₹360 over: within ₹500
 
         h.acceptor_sim.insert_note(2000)
         state = await citizen.wait_for(lambda s: s["session"]["last_returned"] is not None)
@@ -90,6 +94,44 @@ async def test_pay_with_overshoot_voucher_and_rejected_note(tmp_path):
         assert verdict["result"] == "genuine" and verdict["amount_paise"] == 64000
         forged = await h.core.central.verify_receipt(txn_id, "0" * 16)
         assert forged["result"] == "not_genuine"
+
+
+@pytest.mark.parametrize("bill", [JVVNL_640, BSNL_640], ids=["advance", "voucher"])
+async def test_640_bill_with_two_500_notes_completes(tmp_path, bill):
+    """The citizen with only ₹500 notes (issue 13): electricity takes the ₹360 over as an
+    advance on the consumer's account (no voucher); a phone bill leaves a ₹360 voucher."""
+    advance = bill is JVVNL_640
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        await open_bill(citizen, *bill)
+        h.acceptor_sim.insert_note(500)
+        state = await paid(citizen, 50000)
+        assert 50000 in state["session"]["accepted_now_paise"]  # ₹360 over is taken
+        h.acceptor_sim.insert_note(500)
+        done = await citizen.wait_screen("DONE", timeout=20)
+        s = done["session"]
+        assert s["paid_paise"] == 100000 and s["amount_paise"] == 64000
+        assert done["message"]["key"] == "payment_successful"
+        assert h.acceptor_sim.stacked == [500, 500] and h.acceptor_sim.returned == []
+        report = await wait_outbox_empty(h)
+        [payment] = h.central.payments()
+        assert payment["amount_paise"] == 64000 and payment["tendered_paise"] == 100000
+        totals = report["totals"]
+        assert report["ok"] and totals["credited"] == 100000 and totals["posted"] == 64000
+        if advance:
+            assert s["voucher"] is None and s["advance"]["paise"] == 36000
+            assert s["advance"]["text_hi"] == "₹360 जमा — अगले बिल में घटेगा"
+            assert s["printed"] == ["receipt"]  # no voucher slip
+            [credit] = voucher_routes.advances(h.central.store)
+            assert (credit["txn_id"], credit["advance_paise"]) == (s["txn_id"], 36000)
+            assert credit["consumer_number"] == bill[1]
+            assert h.central.vouchers() == []
+            assert totals["advance"] == 36000 and totals["voucher"] == 0
+        else:
+            assert s["advance"] is None and s["voucher"]["paise"] == 36000
+            assert s["printed"] == ["receipt", "voucher"]
+            assert voucher_routes.advances(h.central.store) == []
+            assert [v["amount_paise"] for v in h.central.vouchers()] == [36000]
+            assert totals["advance"] == 0 and totals["voucher"] == 36000
 
 
 async def test_exact_payment_prints_one_receipt_and_no_voucher(tmp_path):
@@ -193,13 +235,24 @@ async def test_central_unreachable_at_posting_then_back(tmp_path):
         h.acceptor_sim.insert_note(200)
         done = await citizen.wait_screen("DONE", timeout=30)
         assert done["session"]["provisional"] is True
-        assert done["session"]["voucher"]["paise"] == 5000
+        # Water takes advance payment: the ₹50 over waits in the outbox with the payment (the
+        # back-to-back dialect has no advance: there it is a voucher, as before).
+        advance = advance_credit.enabled(h.config)
+        if advance:
+            assert done["session"]["voucher"] is None
+            assert done["session"]["advance"]["paise"] == 5000
+            assert journal_report(h)["totals"]["pending"] == 40000
+        else:
+            assert done["session"]["voucher"]["paise"] == 5000
         assert h.core.kiosk.outbox.depth() == 1
         await h.central.start()  # same port, same database
         h.core.kiosk.outbox.kick()
         report = await wait_outbox_empty(h, timeout=15)
         assert report["ok"] and report["totals"]["posted"] == 35000
+        assert report["totals"]["advance"] == (5000 if advance else 0)
         assert len(h.central.payments()) == 1
+        credits = [a["advance_paise"] for a in voucher_routes.advances(h.central.store)]
+        assert credits == ([5000] if advance else [])
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,9 @@ def printed_docs(h):
 
 async def test_paper_out_mid_receipt_then_reprinted_after_recovery(tmp_path):
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        await citizen.send("start", provider="PHED")
-        await citizen.send("consumer", number="5012345678")
+        # a phone bill: its ₹50 over is a voucher (water would take it as an advance)
+        await citizen.send("start", provider="BSNL")
+        await citizen.send("consumer", number="0141350350")
         await citizen.wait_screen("BILL")
         await citizen.send("confirm")
         await citizen.wait_screen("PAYING")

@@ -15,7 +15,7 @@ from drivers.base import DeviceError, DeviceState, PrintError
 from drivers.printer import EscposPrinter, JobRenderer, make_printer
 from drivers.printer.status import blocks_printing, parse_status, request
 from sim.devices.escpos_printer import EscPosPrinter, PrinterSimulator
-from terminal.receipts import PaymentReceipt, build_payment_receipt
+from terminal.receipts import PaymentReceipt, build_payment_slip
 from terminal.verification import receipt_qr
 
 PAID_AT = datetime(2026, 11, 23, 11, 5, tzinfo=UTC)
@@ -75,14 +75,15 @@ async def printer(sim):
 async def test_full_bilingual_receipt(sim, printer) -> None:
     assert printer.status().state is DeviceState.ONLINE
     assert printer.paper_width_dots == 576
-    await printer.print_document(build_payment_receipt(receipt()))
+    await printer.print_document(build_payment_slip(receipt()))
     assert await sim.wait_for_receipts(1)
     assert len(sim.receipts) == 1 and not sim.incomplete
     assert sim.overflows == 0
     assert sim.qr_payloads == [[PAYLOAD]]
     assert qr_in_png(sim.receipts[0]) == [PAYLOAD]  # the printed QR really scans
     text = sim.texts[0]
-    assert "e-Mitra Plus" in text and "XXXXXXXX5678" in text and "?" not in text
+    assert "e-Mitra Plus" in text and "T-20261123-0001" in text and "?" not in text
+    assert "PAYMENT RECEIPT - PAID" in text and "210412345678" not in text
     img = Image.open(sim.receipts[0])
     assert img.width == 576 and img.height > 1000  # Hindi images are on the paper
 
@@ -93,7 +94,7 @@ async def test_image_qr_and_58mm_paper(tmp_path) -> None:
     p = make_printer(port=sim.path, paper_width_dots=384, native_qr=False, settle_s=0.0)
     try:
         await p.open()
-        await p.print_document(build_payment_receipt(receipt(), width_dots=384))
+        await p.print_document(build_payment_slip(receipt(), width_dots=384))
         assert await sim.wait_for_receipts(1)
         assert sim.overflows == 0
         assert qr_in_png(sim.receipts[0]) == [PAYLOAD]
@@ -106,7 +107,7 @@ async def test_paper_near_end_still_prints(sim, printer) -> None:
     sim.set_paper("near_end")
     status = await printer.refresh_status()
     assert status.state is DeviceState.ONLINE and "paper_near_end" in status.detail
-    await printer.print_document(build_payment_receipt(receipt()))
+    await printer.print_document(build_payment_slip(receipt()))
     assert await sim.wait_for_receipts(1)
 
 
@@ -125,13 +126,13 @@ async def test_faults_are_reported_and_refuse_printing(sim, printer, fault, stat
     assert status.state is state and word in status.detail, status
     assert printer.status() == status
     with pytest.raises(PrintError):
-        await printer.print_document(build_payment_receipt(receipt()))
+        await printer.print_document(build_payment_slip(receipt()))
     await asyncio.sleep(0.05)
     assert not sim.receipts and not sim.incomplete  # nothing was sent
 
 
 async def test_paper_out_mid_receipt_then_reprint(sim, printer) -> None:
-    doc = build_payment_receipt(receipt())
+    doc = build_payment_slip(receipt())
     sim.paper_out_after_lines(12)
     with pytest.raises(PrintError, match="paper_out"):
         await printer.print_document(doc)
@@ -150,7 +151,7 @@ async def test_paper_out_mid_receipt_then_reprint(sim, printer) -> None:
 
 
 async def test_paper_out_on_the_last_lines_is_caught_after_the_job(sim, printer) -> None:
-    doc = build_payment_receipt(receipt())
+    doc = build_payment_slip(receipt())
     data = JobRenderer(576).render(doc)
     # find the line budget of a whole receipt, then run out just before its end
     lines = 1
@@ -180,7 +181,7 @@ async def test_bare_pty_nobody_answers() -> None:
         assert status.state is DeviceState.OFFLINE and status.detail == ("no_reply",)
         assert (await p.refresh_status()).detail == ("no_reply",)
         with pytest.raises(PrintError, match="no_reply"):
-            await p.print_document(build_payment_receipt(receipt()))
+            await p.print_document(build_payment_slip(receipt()))
     finally:
         await p.close()
         os.close(master)
@@ -188,12 +189,12 @@ async def test_bare_pty_nobody_answers() -> None:
 
 
 async def test_simulator_stopped(sim, printer) -> None:
-    await printer.print_document(build_payment_receipt(receipt()))
+    await printer.print_document(build_payment_slip(receipt()))
     await sim.stop()
     status = await printer.refresh_status()
     assert status.state is DeviceState.OFFLINE and "no_reply" in status.detail
     with pytest.raises(PrintError):
-        await printer.print_document(build_payment_receipt(receipt()))
+        await printer.print_document(build_payment_slip(receipt()))
 
 
 async def test_open_errors_and_close_twice(tmp_path) -> None:
@@ -202,7 +203,7 @@ async def test_open_errors_and_close_twice(tmp_path) -> None:
         await p.open()
     assert p.status().state is DeviceState.OFFLINE
     with pytest.raises(PrintError):
-        await p.print_document(build_payment_receipt(receipt()))
+        await p.print_document(build_payment_slip(receipt()))
     await p.close()
     await p.close()
     with pytest.raises(ValueError):
@@ -228,7 +229,7 @@ async def test_network_printer() -> None:
     try:
         await p.open()
         assert p.status().state is DeviceState.ONLINE
-        await p.print_document(build_payment_receipt(receipt()))
+        await p.print_document(build_payment_slip(receipt()))
         assert [pg.kind for pg in device.pages] == ["cut"]
         assert device.pages[0].qr_payloads == [PAYLOAD]
         device.set_cover_open(True)

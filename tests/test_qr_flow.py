@@ -9,8 +9,9 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 
-async def pay_phed_exact(h, citizen):
-    h.rig.scanner_sim.scan("BILL|PHED|5012345678")
+async def pay_350_with_a_voucher(h, citizen):
+    """₹400 for a ₹350 phone bill: BSNL takes no advance payment, so ₹50 is a voucher."""
+    h.rig.scanner_sim.scan("BILL|BSNL|0141350350")
     await citizen.wait_screen("BILL")
     await citizen.send("confirm")
     await citizen.wait_screen("PAYING")
@@ -47,7 +48,7 @@ async def test_bill_qr_at_number_entry_fills_the_number_and_provider(tmp_path):
 
 async def test_receipt_and_voucher_qr_are_checked_at_central(tmp_path):
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        done = await pay_phed_exact(h, citizen)
+        done = await pay_350_with_a_voucher(h, citizen)
         receipt_qr, voucher_qr = await printed_qr(h, 2)
         await citizen.send("finish")
 

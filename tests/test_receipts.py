@@ -24,7 +24,6 @@ from terminal.receipts import (
     PaymentReceipt,
     VoucherReceipt,
     build_collection_slip,
-    build_payment_receipt,
     build_voucher_receipt,
     format_ist,
     mask_consumer_number,
@@ -143,11 +142,15 @@ ALL_DOCS = {
     "card": lambda w: build_payment_slip(
         payment(card_pan_masked="607153******1234", card_auth_code="A1B2C3", notes=[]), w
     ),
+    "advance": lambda w: build_payment_slip(payment(
+        tendered_paise=50000, notes=[50000], advance_paise=36000,
+        vouchers_in=(("V-RJ-JPR-0001-261101100000-ABC123", 50000),)), w),
     "voucher": lambda w: build_voucher_receipt(voucher(), w),
+    "voucher-bound": lambda w: build_voucher_receipt(voucher(
+        consumer_number="0141640640", provider_code="BSNL", mobile="9876543210"), w),
     "voucher-duplicate": lambda w: build_voucher_receipt(
         voucher(duplicate=True, reprinted_at=REPRINTED), w),
     "collection": lambda w: build_collection_slip(slip(), w),
-    "old-payment": lambda w: build_payment_receipt(payment(), w),  # receipts.py's own builder
     "status": lambda w: build_status_slip(STATUS, TERMINAL, w, now=PAID_AT),
     "certificate": lambda w: build_certificate_slip(CERT, TERMINAL, w, now=PAID_AT),
     "grievance": lambda w: build_grievance_slip(
@@ -159,7 +162,7 @@ ALL_DOCS = {
         now=PAID_AT),
 }
 OURS = {"payment", "provisional", "duplicate", "voucher-change", "card", "voucher",
-        "voucher-duplicate", "collection"}
+        "voucher-duplicate", "collection", "advance", "voucher-bound"}
 
 
 def paper(doc: PrintDocument, width: int) -> Image.Image:
@@ -279,6 +282,26 @@ def test_payment_with_voucher_and_charge() -> None:
     assert "अगली बार बिल भरते समय काम आएगी" in pictured
 
 
+def test_advance_credit_and_vouchers_taken_in_are_on_the_receipt() -> None:
+    voucher_id = "V-RJ-JPR-0001-261101100000-ABC123"
+    doc, text, pictured = said(build_payment_slip, payment(
+        tendered_paise=50000, notes=[50000], advance_paise=36000,
+        vouchers_in=((voucher_id, 50000),)))
+    assert "₹360 जमा — अगले बिल में घटेगा" in pictured
+    assert "₹360 credited to your account — deducted from the next bill" in pictured
+    # the voucher used toward it: short (its last characters), with its amount
+    assert "वाउचर से / Voucher V-...ABC123: ₹500" in pictured
+    assert voucher_id not in text + pictured
+    assert "आपने डाले / Cash in: ₹500" in pictured  # the notes only, not the voucher
+    # paid by vouchers alone: no cash line at all
+    _, _, pictured = said(build_payment_slip, payment(
+        tendered_paise=0, notes=[], vouchers_in=((voucher_id, 64000),)))
+    assert "Cash in" not in pictured and "V-...ABC123: ₹640" in pictured
+    # nothing of either on a plain receipt
+    _, _, pictured = said(build_payment_slip, payment())
+    assert "जमा" not in pictured and "credited" not in pictured and "वाउचर से" not in pictured
+
+
 def test_card_payment_prints_no_cash_line() -> None:
     doc, text, pictured = said(build_payment_slip, payment(
         card_pan_masked="607153******1234", card_auth_code="A1B2C3", notes=[]))
@@ -328,6 +351,28 @@ def test_voucher_receipt() -> None:
     assert "Rupees sixty only" in text and "मदद: 181 / Helpline 181" in pictured
     assert qrs(doc) == [voucher_qr(v.voucher_id, v.code)]
     assert parse_qr(qrs(doc)[0]) == ("V", "V-20261123-0001", v.code)
+
+
+def test_voucher_slip_says_whose_where_until_when_and_if_lost() -> None:
+    doc, text, pictured = said(build_voucher_receipt, voucher(
+        consumer_number="0141640640", provider_code="BSNL", mobile="9876543210"))
+    everything = text + pictured
+    assert "किसकी / For: के-नंबर XXXXXX0640 (BSNL)" in pictured
+    assert "मोबाइल / Mobile: XXXXXX3210" in pictured
+    assert "0141640640" not in everything and "9876543210" not in everything
+    flat = " ".join(t.strip() for t in texts(doc))
+    assert "any e-Mitra Plus kiosk" in flat and "e-Mitra counter" in flat
+    assert "ई-मित्र प्लस मशीन" in pictured and "ई-मित्र काउंटर" in pictured
+    # 180 days after 23-11-2026 16:35 IST
+    assert "कब तक / Valid until: 22-05-2027" in pictured
+    assert "If this slip is lost, call 181 with the voucher number or the consumer number" in flat
+    assert "पर्ची खो जाए तो 181 पर फ़ोन करें" in pictured
+    assert "मदद: 181 / Helpline 181" in pictured and "Kiosk RJ-JPR-0001" in text
+    # an unbound voucher (no consumer): any bill, no owner line
+    doc, text, pictured = said(build_voucher_receipt, voucher())
+    assert "For:" not in pictured and "Mobile" not in pictured
+    assert "any bill at any e-Mitra Plus kiosk" in " ".join(t.strip() for t in texts(doc))
+    assert "Valid until: 22-05-2027" in pictured
 
 
 def test_collection_slip() -> None:

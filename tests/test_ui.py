@@ -94,9 +94,16 @@ def free_port() -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+# JVVNL takes advance payment: by default a ₹500 note may follow the first and the ₹60 over is
+# credited to the account. The screens of the voucher path (the ₹100 limit, "₹500 no longer
+# offered", a ₹60 voucher slip) are shown with advance credit switched off at the site.
+VOUCHER_SITE = {"advance_credit": False}
+
+
 @pytest.mark.parametrize("lang", ["hi", "en"])
 async def test_pay_seeded_bill_with_two_notes(tmp_path, lang):
-    async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
+    async with KioskHarness(tmp_path, payment=VOUCHER_SITE) as h, \
+            screen(h, tmp_path, lang) as ui:
         attract = await ui.wait("attract")
         assert attract["texts"]["header_location"] == LOCATION
         await shot(ui, "attract", lang)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screens"
 DOCS = ROOT / "docs" / "screens"
-PHED = ("PHED", "5012345678")  # seeded water bill, ₹350
+BSNL_350 = ("BSNL", "0141350350")  # seeded phone bill, ₹350: BSNL takes no advance payment
 
 
 async def shot(ui: UIProcess, name: str, lang: str) -> None:
@@ -125,21 +125,22 @@ async def test_home_says_cash_is_off_when_the_journal_disk_is_full(tmp_path, lan
 async def test_done_says_bill_not_paid_and_money_is_on_the_voucher(tmp_path, lang):
     """The bill is paid at a counter while the citizen reads it on the screen; they put in
     ₹400 for ₹350; central refuses the payment for good. The DONE screen: NOT paid, all ₹400 on
-    the two slips (₹350 refund voucher + ₹50 overshoot voucher), never "payment successful"."""
+    the two slips (₹350 refund voucher + ₹50 overshoot voucher), never "payment successful".
+    A phone bill: its overshoot is a voucher (water's would be an advance, refunded with it)."""
     async with KioskHarness(tmp_path) as h:
         ui = UIProcess(h.session_url, language=lang)
         await ui.start(log_dir=tmp_path / f"ui-{lang}")
         try:
             await start_language(ui, lang)
-            await ui.tap("tile_water")  # one water company: straight to the number
+            await ui.tap("tile_phone")  # one phone company: straight to the number
             await ui.wait("identify")
-            await ui.type_digits(PHED[1])
+            await ui.type_digits(BSNL_350[1])
             await ui.tap("key_continue")
             bill = await ui.wait("bill")
             assert bill["texts"]["bill_due"] == "₹350"
             with h.central.store._tx() as db:  # paid at a counter meanwhile
                 db.execute(
-                    "UPDATE bills SET status = 'paid' WHERE consumer_number = ?", (PHED[1],)
+                    "UPDATE bills SET status = 'paid' WHERE consumer_number = ?", (BSNL_350[1],)
                 )
             await ui.tap("confirm")
             await ui.wait("paying")

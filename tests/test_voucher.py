@@ -15,7 +15,8 @@ from terminal.journal import Journal
 
 JVVNL = ("JVVNL", "210412345678")  # ₹640 due
 JVVNL_OTHER = ("JVVNL", "210487654321")  # ₹187.60 due, another consumer
-PHED = ("PHED", "5012345678")  # ₹350 due
+PHED = ("PHED", "5012345678")  # ₹350 due; water takes advance payment
+BSNL = ("BSNL", "0141640640")  # ₹640 due; BSNL takes no advance: an overshoot is a voucher
 
 
 async def to_bill(citizen, provider, number):
@@ -75,13 +76,13 @@ def printed_voucher_qr(h, index: int) -> str:
 
 async def test_voucher_from_one_session_pays_part_of_the_next_bill_once(tmp_path):
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        voucher = await leave_voucher(h, citizen)
+        voucher = await leave_voucher(h, citizen, bill=BSNL)
         journal_ok(h)
         qr = printed_voucher_qr(h, 0)  # the slip the citizen took home
         assert qr.split("|")[2] == voucher["id"]
 
         # Session 2, the same consumer: the voucher QR shown at the bill step.
-        await to_bill(citizen, *JVVNL)
+        await to_bill(citizen, *BSNL)
         await citizen.send("scan", payload=qr)
         state = await citizen.wait_for(
             lambda s: s["screen"] == "PAYING" and s["session"]["paid_paise"] == 50000, 10)
@@ -122,21 +123,26 @@ async def test_voucher_from_one_session_pays_part_of_the_next_bill_once(tmp_path
         journal_ok(h)
 
 
+async def next_bill_of_120(h, citizen, bill, service):
+    """The consumer's next bill (₹120), smaller than the ₹200 voucher the first session left."""
+    h.central.store.add_bills([{
+        "bill_id": f"{bill[0]}-{bill[1]}-2026-12", "provider": bill[0], "service": service,
+        "consumer_number": bill[1], "consumer_name": "Geeta Sharma", "period": "2026-12",
+        "due_paise": 12000, "due_date": "2027-01-15", "status": "unpaid"}])
+    state = await to_bill(citizen, *bill)
+    assert state["session"]["due_paise"] == 12000
+
+
 async def test_voucher_larger_than_the_bill_leaves_a_new_voucher_for_the_rest(tmp_path):
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
-        voucher = await leave_voucher(h, citizen, rupees=200, bill=PHED)
-        # The consumer's next bill (₹120) is smaller than the voucher (₹200).
-        h.central.store.add_bills([{
-            "bill_id": "PHED-5012345678-2026-11", "provider": "PHED", "service": "water",
-            "consumer_number": PHED[1], "consumer_name": "Geeta Sharma", "period": "2026-11",
-            "due_paise": 12000, "due_date": "2027-01-15", "status": "unpaid"}])
-        state = await to_bill(citizen, *PHED)
-        assert state["session"]["due_paise"] == 12000
+        voucher = await leave_voucher(h, citizen, rupees=200, bill=BSNL)
+        await next_bill_of_120(h, citizen, BSNL, "phone")
         result = await citizen.send("voucher", code=voucher["id"])
         assert result["ok"]
         done = await citizen.wait_screen("DONE", timeout=20)
         s = done["session"]
         assert s["amount_paise"] == 12000 and s["voucher"]["paise"] == 8000
+        assert s["advance"] is None
         assert h.acceptor_sim.stacked == [200]  # no note for the second session
         await posted_at_central(h, s["voucher"]["id"])
         assert central_redeemed(h) == [(voucher["id"], 20000)]
@@ -145,6 +151,29 @@ async def test_voucher_larger_than_the_bill_leaves_a_new_voucher_for_the_rest(tm
         report = journal_ok(h)
         assert report["totals"]["voucher"] == 20000 + 8000
         assert report["totals"]["posted"] == 12000
+
+
+async def test_voucher_larger_than_a_water_bill_leaves_the_rest_on_the_account(tmp_path):
+    """Water takes advance payment: the rest of the voucher is credited, no new voucher."""
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen, rupees=200, bill=PHED)
+        await next_bill_of_120(h, citizen, PHED, "water")
+        assert (await citizen.send("voucher", code=voucher["id"]))["ok"]
+        done = await citizen.wait_screen("DONE", timeout=20)
+        s = done["session"]
+        assert s["amount_paise"] == 12000 and s["voucher"] is None
+        assert s["advance"]["paise"] == 8000
+        assert s["vouchers_in"] == [{"id": voucher["id"], "paise": 20000}]
+        for _ in range(100):
+            if h.core.kiosk.outbox.depth() == 0 and h.central.payments():
+                break
+            await asyncio.sleep(0.1)
+        [payment] = h.central.payments()
+        assert payment["amount_paise"] == 12000 and payment["tendered_paise"] == 20000
+        assert central_redeemed(h) == [(voucher["id"], 20000)]
+        report = journal_ok(h)
+        assert report["totals"]["voucher"] == 20000  # only the first session's
+        assert report["totals"]["advance"] == 8000 and report["totals"]["posted"] == 12000
 
 
 async def test_walk_away_voucher_cannot_pay_another_consumers_bill(tmp_path):

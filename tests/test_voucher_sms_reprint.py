@@ -12,13 +12,15 @@ from sim.central.sms_routes import SMS
 from terminal.invariant import check_journal
 from terminal.journal import Journal
 
-PHED = ("PHED", "5012345678")  # ₹350 due
+PHED = ("PHED", "5012345678")  # ₹350 due; water takes advance payment
+BSNL = ("BSNL", "0141350350")  # ₹350 due; no advance payment: ₹50 over is a voucher
 MOBILE = "9876543210"
 
 
-async def pay_phed(citizen, h, before_last=None):
-    assert (await citizen.send("start", provider=PHED[0]))["ok"]
-    assert (await citizen.send("consumer", number=PHED[1]))["ok"]
+async def pay_phed(citizen, h, before_last=None, bill=PHED):
+    """₹400 for a ₹350 bill: PHED's ₹50 over is an advance credit, BSNL's a voucher."""
+    assert (await citizen.send("start", provider=bill[0]))["ok"]
+    assert (await citizen.send("consumer", number=bill[1]))["ok"]
     await citizen.wait_screen("BILL")
     assert (await citizen.send("confirm"))["ok"]
     await citizen.wait_screen("PAYING")
@@ -55,7 +57,7 @@ async def test_sms_offered_when_the_printer_fails_and_sent_once(tmp_path):
         async def paper_runs_out():
             h.printer_sim.paper_out_after_lines(8)
 
-        done = await pay_phed(citizen, h, paper_runs_out)
+        done = await pay_phed(citizen, h, paper_runs_out, bill=BSNL)
         session = done["session"]
         assert "receipt" in session["print_failed"]
         assert session["sms"]["offer"] is True and session["sms"]["mobile_masked"] is None
@@ -115,7 +117,7 @@ async def test_provisional_receipt_by_sms_then_the_final_one_once_posted(tmp_pat
 async def test_reprint_by_number_and_by_qr_within_the_window_only(tmp_path):
     async with KioskHarness(tmp_path, payment={"reprint_window_s": 3}) as h, \
             h.client() as citizen:
-        done = await pay_phed(citizen, h)
+        done = await pay_phed(citizen, h, bill=BSNL)
         receipt_no = done["session"]["receipt_no"]
         await wait_for(lambda: len(h.printer_sim.texts) >= 2)  # receipt and voucher
         assert (await citizen.send("finish"))["ok"]

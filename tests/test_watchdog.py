@@ -94,7 +94,8 @@ async def test_acceptor_unplugged_mid_payment_then_back_payment_completes(tmp_pa
             done = await citizen.wait_screen("DONE", timeout=20)
             assert done["session"]["paid_paise"] == 40000
             assert done["session"]["amount_paise"] == 35000
-            assert done["session"]["voucher"]["paise"] == 5000
+            # Water takes advance payment: the ₹50 over is credited to the account.
+            assert done["session"]["advance"]["paise"] == 5000
     finally:
         await h.__aexit__(None, None, None)
 

@@ -15,9 +15,16 @@ from typing import Any
 
 from . import seed
 
-VERSION = "2026.12.2"
+VERSION = "2026.12.3"
 GRIEVANCE_PROVIDER = "SAMPARK"  # the grievance fee is a bill of Rajasthan Sampark's
 APPLICATION_PROVIDER = "RJSJE"  # the pension application's fee: the department's bill
+# max_overshoot_paise: how far the last note may go past what is due. Electricity and water take
+# advance payment (the overshoot is credited to the consumer's account): ₹5,000, above the largest
+# note. Another provider's overshoot becomes a voucher bound to the consumer: up to ₹500 on a bill
+# (a ₹640 bill can be paid with two ₹500 notes), ₹100 on a ₹5 or ₹10 fee.
+ADVANCE_OVERSHOOT = 500000
+VOUCHER_OVERSHOOT = 50000
+FEE_OVERSHOOT = 10000
 
 
 def _names(en: str, hi: str) -> dict[str, str]:
@@ -58,36 +65,36 @@ PROVIDERS = [
     {"code": "JVVNL", "service": "electricity", **_names(
         "Jaipur Vidyut Vitran Nigam (JVVNL)", "जयपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": 500000},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT},
     {"code": "AVVNL", "service": "electricity", **_names(
         "Ajmer Vidyut Vitran Nigam (AVVNL)", "अजमेर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": 500000},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT},
     {"code": "JdVVNL", "service": "electricity", **_names(
         "Jodhpur Vidyut Vitran Nigam (JdVVNL)", "जोधपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": 500000},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT},
     {"code": "PHED", "service": "water", **_names(
         "Public Health Engineering Dept. (PHED)", "जन स्वास्थ्य अभियांत्रिकी विभाग"),
      "consumer_number": _rule("^[0-9]{6,16}$", 6, 16), "partial_payment": True,
-     "advance_payment": False, "max_overshoot_paise": 0},
+     "advance_payment": True, "max_overshoot_paise": ADVANCE_OVERSHOOT},
     {"code": "BSNL", "service": "phone", **_names(
         "BSNL phone and broadband", "बीएसएनएल फ़ोन और ब्रॉडबैंड"),
      "consumer_number": _rule("^0[0-9]{9,10}$", 10, 11), "partial_payment": False,
-     "advance_payment": True, "max_overshoot_paise": 200000},
+     "advance_payment": False, "max_overshoot_paise": VOUCHER_OVERSHOOT},
     {"code": "RSGL", "service": "gas", **_names(
         "Rajasthan State Gas (RSGL)", "राजस्थान स्टेट गैस लिमिटेड"),
      "consumer_number": _rule("^[0-9]{10}$", 10, 10), "partial_payment": False,
-     "advance_payment": False, "max_overshoot_paise": 0},
+     "advance_payment": False, "max_overshoot_paise": VOUCHER_OVERSHOOT},
     {"code": APPLICATION_PROVIDER, "service": "old_age_pension", **_names(
         "Social Justice and Empowerment Dept. (application fee)",
         "सामाजिक न्याय एवं अधिकारिता विभाग (आवेदन शुल्क)"),
      "consumer_number": _rule("^[0-9]{13}$", 13, 13), "partial_payment": False,
-     "advance_payment": False, "max_overshoot_paise": 0},
+     "advance_payment": False, "max_overshoot_paise": FEE_OVERSHOOT},
     {"code": GRIEVANCE_PROVIDER, "service": "grievance", **_names(
         "Rajasthan Sampark (grievance fee)", "राजस्थान संपर्क (शिकायत शुल्क)"),
      "consumer_number": _rule("^[0-9]{13}$", 13, 13), "partial_payment": False,
-     "advance_payment": False, "max_overshoot_paise": 0},
+     "advance_payment": False, "max_overshoot_paise": FEE_OVERSHOOT},
 ]
 
 

@@ -77,6 +77,10 @@ _BILLS: list[tuple[str, str, str, str, int, str, str]] = [
     ("JdVVNL", "310411122233", "Bhanwar Lal", "2026-10", 45000, "2026-12-10", "unpaid"),
     ("PHED", "5098765432", "Suresh Yadav", "2026-10", 12000, "2026-12-15", "unpaid"),
     ("BSNL", "0291555666", "Anita Bishnoi", "2026-11", 79900, "2026-12-01", "unpaid"),
+    # A phone bill as large as the JVVNL one: BSNL takes no advance payment, so an overshoot
+    # of it becomes a voucher (tests/test_flow.py, tests/test_crash.py, the random-kill runs).
+    ("BSNL", "0141640640", "Farida Khan", "2026-11", 64000, "2026-12-01", "unpaid"),
+    ("BSNL", "0141350350", "Naresh Gupta", "2026-11", 35000, "2026-12-01", "unpaid"),
 ]
 
 

@@ -24,14 +24,17 @@ from typing import Any
 
 from crash_helpers import settled_journal
 
+from sim.central import voucher_routes
 from sim.demo import start_core  # the core dies with the test process (PDEATHSIG)
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 from terminal.invariant import check_journal
 from terminal.journal import Journal
 
-# The ₹640 JVVNL bill paid with ₹500 + ₹200 (₹60 becomes a voucher), as in tests/test_crash.py.
-CASH_PROVIDER, CASH_CONSUMER = "JVVNL", "210412345678"
+# The ₹640 BSNL bill paid with ₹500 + ₹200, as in tests/test_crash.py: BSNL takes no advance
+# payment, so the ₹60 over becomes a voucher (the path with the most money steps to cut).
+# EMITRA_KILL_BILL=JVVNL:210412345678 runs the same on electricity: the ₹60 is an advance credit.
+CASH_PROVIDER, CASH_CONSUMER = os.environ.get("EMITRA_KILL_BILL", "BSNL:0141640640").split(":")
 CASH_NOTES = (500, 200)
 
 # A CashCode's own pace (s): transport + validation, and the stacker's stroke. The simulator's
@@ -175,6 +178,7 @@ class Outcome:
     unattributed: int = 0  # paise flagged for the engineer, credited to no one
     central_payments: list[int] = field(default_factory=list)  # paise
     central_vouchers: list[int] = field(default_factory=list)  # paise
+    central_advances: list[int] = field(default_factory=list)  # paise, credited to accounts
     journal_phase: str = ""  # last journal event before the kill
     workdir: str = ""
     intruders: list[str] = field(default_factory=list)  # other processes on our ptys
@@ -186,7 +190,7 @@ class Outcome:
 
     @property
     def at_central(self) -> int:
-        return sum(self.central_payments) + sum(self.central_vouchers)
+        return sum(self.central_payments) + sum(self.central_vouchers) + sum(self.central_advances)
 
     @property
     def lost(self) -> int:
@@ -226,6 +230,9 @@ class Outcome:
         if t.get("voucher", 0) != sum(self.central_vouchers):
             out.append(f"journal vouchered {t.get('voucher')} but central holds vouchers "
                        f"{self.central_vouchers}")
+        if t.get("advance", 0) != sum(self.central_advances):
+            out.append(f"journal credited advance {t.get('advance')} but central holds "
+                       f"{self.central_advances}")
         if credited != self.at_central:
             out.append(f"credited {credited} but central holds {self.at_central}")
         if self.lost:
@@ -247,6 +254,7 @@ class Outcome:
                 f"{self.journal_phase or '-'}) cassette={self.cassette} "
                 f"returned={self.returned} credits={self.credits} card={self.card_paise} "
                 f"central payments={self.central_payments} vouchers={self.central_vouchers} "
+                f"advances={self.central_advances} "
                 f"log={self.workdir}/log/core.log")
 
 
@@ -413,6 +421,8 @@ def _collect(out: Outcome, rig: SimRig, journal_path: Path) -> None:
     out.problems = report["problems"]
     out.central_payments = [p["amount_paise"] for p in rig.central.payments()]
     out.central_vouchers = [v["amount_paise"] for v in rig.central.vouchers()]
+    out.central_advances = [a["advance_paise"]
+                            for a in voucher_routes.advances(rig.central.store)]
     out.card_approved_central = sum(
         a["amount_paise"] for a in rig.central.card_authorisations()
         if a["status"] == "approved")

@@ -21,7 +21,7 @@ from sim.demo import DEMO_CONSUMER, pay_demo_bill, start_core
 from sim.rig import SimRig
 from sim.session_client import SessionClient
 
-CONSUMER_NAME = "Ramesh Kumar"  # the seeded JVVNL bill of DEMO_CONSUMER
+CONSUMER_NAME = "Farida Khan"  # the seeded BSNL bill of DEMO_CONSUMER
 
 
 def _mode(path: Path) -> int:
@@ -31,7 +31,7 @@ def _mode(path: Path) -> int:
 def _secrets_in(blob: bytes) -> list[str]:
     """Which personal values appear anywhere in these bytes (text or UTF-16, as SQLite may)."""
     found = []
-    for value in (DEMO_CONSUMER, CONSUMER_NAME, "Ramesh"):
+    for value in (DEMO_CONSUMER, CONSUMER_NAME, "Farida"):
         for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
             if value.encode(encoding) in blob:
                 found.append(f"{value!r} ({encoding})")
@@ -82,7 +82,7 @@ async def test_stolen_journal_and_log_reveal_no_consumer(tmp_path):
     opened = [json.loads(d) for sid, kind, d in rows if kind == "session_opened"]
     assert len(opened) == 1
     assert opened[0]["consumer_number"].startswith("enc:v1:")
-    assert opened[0]["consumer_number_masked"].endswith("5678")
+    assert opened[0]["consumer_number_masked"] == "XXXXXX" + DEMO_CONSUMER[-4:]
     settled = [(sid, json.loads(d)) for sid, kind, d in rows if kind == "settled"]
     assert len(settled) == 1
     session_id, txn_id = settled[0][0], settled[0][1]["txn_id"]

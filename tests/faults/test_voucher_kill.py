@@ -2,7 +2,8 @@
 
 The core runs as its own process and is SIGKILLed right after each journal append of the
 redemption and the payment in turn (EMITRA_CRASH_AFTER), then restarted. The citizen pays the
-₹640 JVVNL bill with a ₹500 voucher and a ₹200 note. After recovery: central holds the voucher
+₹640 BSNL bill with a ₹500 voucher and a ₹200 note (BSNL takes no advance payment: the
+₹60 over is a new voucher). After recovery: central holds the voucher
 redeemed once, by the session's txn id; the journal redeemed it once; every paise taken is in a
 posted payment, a voucher or the outbox; `emitra-kiosk verify` exits 0.
 
@@ -45,8 +46,8 @@ POINTS = [
 async def citizen(url: str, rig: SimRig) -> None:
     """Stops wherever the core dies under it."""
     async with SessionClient(url) as c:
-        await c.send("start", provider="JVVNL")
-        await c.send("consumer", number="210412345678")
+        await c.send("start", provider="BSNL")
+        await c.send("consumer", number="0141640640")
         await c.wait_screen("BILL")
         await c.send("voucher", code=VOUCHER)
         await c.wait_for(lambda s: (s["session"] or {}).get("paid_paise") == 50000, 10)
