@@ -80,6 +80,7 @@ def build_document(
             voucher_id=s.voucher_id,
             voucher_paise=s.voucher_paise,
             advance_paise=s.advance_paise,
+            still_due_paise=max(0, s.due_paise - s.amount_paise),
             vouchers_in=tuple(sorted(s.redeemed.items())),
             provisional=provisional,
             duplicate=duplicate,

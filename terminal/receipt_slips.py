@@ -135,6 +135,9 @@ def build_payment_slip(r: PaymentReceipt, width_dots: int = 576, *,
     d.rule()
 
     _amount(d, r.amount_paise, HI["due"], "Amount paid")
+    if r.still_due_paise:  # a part payment: the bill stays open for the rest
+        d.text("PART PAYMENT - the bill stays open", align="center", bold=True)
+        d.hindi(f"बिल का बाकी / Still due: {format_rupees(r.still_due_paise)}", align="left")
     if r.service_charge_paise:
         d.hindi(f"सेवा शुल्क / Service charge: {format_rupees(r.service_charge_paise)}",
                 align="left")

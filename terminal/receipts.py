@@ -74,6 +74,7 @@ class PaymentReceipt:
     voucher_id: str | None = None
     voucher_paise: int = 0
     advance_paise: int = 0  # the overshoot credited to the consumer's account
+    still_due_paise: int = 0  # a part payment: what the bill still asks (terminal/part_payment.py)
     vouchers_in: tuple[tuple[str, int], ...] = ()  # vouchers redeemed toward it: (id, paise)
     provisional: bool = False
     duplicate: bool = False

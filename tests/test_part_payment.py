@@ -24,6 +24,8 @@ async def test_part_payment_posts_the_cash_in_and_leaves_the_rest_due(tmp_path):
         assert s["amount_paise"] == 20000 and s["voucher"] is None and s["advance"] is None
         assert s["still_due_paise"] == 15000 and s["printed"] == ["receipt"]
         assert h.acceptor_sim.stacked == [200]
+        assert await h.printer_sim.wait_for_receipts(1, timeout=10)
+        assert "PART PAYMENT - the bill stays open" in h.printer_sim.texts[0]
         await wait_outbox_empty(h)
 
         # Central's side: one payment of ₹200, and the bill still open for ₹150.
