@@ -111,6 +111,8 @@ class ApplicationService:
             raise IntentError("service_unavailable")
         if form["documents"] and self.camera() is None:
             raise IntentError("service_unavailable", "the form asks for documents: no camera")
+        if self.draft is not None:  # an earlier one not yet seen to its end: given up
+            self.drafts.finished(self.draft, paid=False)  # (central refuses if it was paid)
         live.end()
         sid = new_id("S", self.terminal["id"])
         live.session = Session(sid, service=svc["code"], provider=fee_provider["code"])
@@ -221,7 +223,8 @@ class ApplicationService:
         if (live.lookup or {}).get("step") not in ("review", "fee") or live.busy:
             raise IntentError("not_now", "the form is not ready to send")
         draft = self.draft
-        assert draft is not None
+        if draft is None:
+            raise IntentError("not_now", "the form is not ready to send")
         live.busy = True
         live.say("please_wait")
         live.changed()
