@@ -57,19 +57,20 @@ class ApplicationDrafts:
         task.add_done_callback(self.tasks.discard)
 
     async def recover(self) -> None:
-        """At start: resolve every draft a crash left, until none is left."""
-        while True:
-            pending = []
-            for draft in await asyncio.to_thread(self.store.load_all):
-                if not draft.sent or self.money_taken(draft.session_id):
-                    self.store.delete(draft.session_id)
-                    log_event(log, "application draft removed after restart",
-                              session=draft.session_id, sent=draft.sent)
-                elif not await self._withdraw(draft, retry=True):
-                    pending.append(draft)
-            if not pending:
-                return
-            await asyncio.sleep(RETRY_S)
+        """At start: resolve every draft a crash left, until none is left. Read from disk once:
+        a citizen may start a new application while central is still being asked."""
+        pending = []
+        for draft in await asyncio.to_thread(self.store.load_all):
+            if not draft.sent or self.money_taken(draft.session_id):
+                self.store.delete(draft.session_id)
+                log_event(log, "application draft removed after restart",
+                          session=draft.session_id, sent=draft.sent)
+            else:
+                pending.append(draft)
+        while pending:
+            pending = [d for d in pending if not await self._withdraw(d, retry=True)]
+            if pending:
+                await asyncio.sleep(RETRY_S)
 
     async def _withdraw(self, draft: Draft, *, retry: bool) -> bool:
         try:

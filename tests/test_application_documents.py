@@ -11,6 +11,7 @@ import asyncio
 import base64
 import copy
 import io
+import logging
 import os
 
 import numpy as np
@@ -226,3 +227,40 @@ async def test_central_refuses_an_application_without_its_documents(tmp_path, mo
         await photograph_documents(citizen)
         assert (await citizen.send("application_submit"))["message_key"] == "form_refused"
         assert h.central.applications() == []
+
+
+async def test_after_a_restart_drafts_are_resolved_even_if_central_answers_late(
+        tmp_path, monkeypatch, caplog):
+    """Drafts a power cut left: one never sent is removed; one sent (central holds it, no money
+    was taken) is withdrawn at central, asked again while central fails, then removed."""
+    import time
+    from pathlib import Path
+
+    from sim.central.services_store import SERVICES
+    from terminal import application_drafts
+
+    monkeypatch.setattr(application_drafts, "RETRY_S", 0.2)
+    async with KioskHarness(tmp_path) as h:
+        await h.stop_core()
+        var = Path(h.config["journal"]["path"]).parent
+        drafts = ApplicationStore(var / "applications", var / "journal.key")
+        sent = Draft("S-RJ-JPR-0001-1-AAAAAA", "old_age_pension", dict(ANSWERS), sent=True)
+        drafts.save(sent)
+        drafts.save(Draft("S-RJ-JPR-0001-2-BBBBBB", "old_age_pension", dict(ANSWERS)))
+        h.central.app[SERVICES].submit_application(
+            {"request_id": sent.session_id, "service": "old_age_pension", "answers": ANSWERS},
+            "RJ-JPR-0001", time.time())
+        assert len(h.central.applications()) == 1
+        h.central.fail_next("http500", count=8)  # the catalogue and heartbeat fail too
+        caplog.set_level(logging.INFO)
+        await h.start_core()
+        for _ in range(100):
+            if not list((var / "applications").iterdir()):
+                break
+            await asyncio.sleep(0.1)
+        assert not list((var / "applications").iterdir())
+        assert h.central.applications() == []
+    said = [r.getMessage() for r in caplog.records]
+    assert "application withdrawal waits for central" in said  # asked again, not dropped
+    assert said.count("application withdrawn") == 1
+    assert "application draft removed after restart" in said
