@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -165,8 +166,19 @@ class ApplicationService:
             assert self.service is not None
             self.draft = Draft(s.session_id, self.service["code"])
         self.draft.answers = kept
-        await asyncio.to_thread(self.drafts.save, self.draft)
-        self._next_step()
+        await self._save(self.draft)
+        if self.live.session is s:
+            self._next_step()
+
+    async def _save(self, draft: Draft) -> None:
+        """The draft on disk before the step is shown done; a disk that refuses it ends here
+        with a plain refusal (the citizen cannot go on without the power-cut safety)."""
+        try:
+            await asyncio.to_thread(self.drafts.save, draft)
+        except OSError as exc:
+            log_event(log, "application draft not saved", logging.ERROR,
+                      session=draft.session_id, error=type(exc).__name__)
+            raise self._refuse("service_unavailable") from None
 
     def _next_step(self) -> None:
         """The next document to photograph, or the review once all are kept (or skipped)."""
@@ -178,7 +190,7 @@ class ApplicationService:
             self.live.say("form_review")
 
     async def document(self, args: dict) -> None:
-        self._mine()
+        s = self._mine()
         if (self.live.lookup or {}).get("step") != "documents" or self.live.busy:
             raise IntentError("not_now", "no document asked for now")
         doc = self.capture.current()
@@ -191,6 +203,8 @@ class ApplicationService:
             if frame is None:
                 raise self._refuse("document_camera_unavailable")
             problem, jpeg = await asyncio.to_thread(check_and_encode, frame)
+            if self.live.session is not s or self.capture.current() is not doc:
+                return  # cancelled, or another tap moved on, while the photo was checked
             await asyncio.to_thread(self.capture.show, jpeg, problem)
             self._show("documents", {})
             if problem is not None:
@@ -199,9 +213,12 @@ class ApplicationService:
         elif action == "keep":
             if self.capture.pending is None:
                 raise IntentError("not_now", "take the photo first")
-            self.draft.documents[doc["code"]] = self.capture.pending
-            await asyncio.to_thread(self.drafts.save, self.draft)
-            self.capture.kept[doc["code"]] = self.capture.pending
+            pending, draft = self.capture.pending, self.draft
+            draft.documents[doc["code"]] = pending
+            await self._save(draft)
+            if self.live.session is not s:
+                return
+            self.capture.kept[doc["code"]] = pending
             self.capture.show(None)
             self._next_step()
         elif action == "skip" and not doc["required"]:
@@ -225,13 +242,17 @@ class ApplicationService:
         draft = self.draft
         if draft is None:
             raise IntentError("not_now", "the form is not ready to send")
+        if not draft.sent:
+            draft.sent = True  # from here central may hold it: withdrawn if given up
+            try:
+                await self._save(draft)
+            except IntentError:
+                draft.sent = False
+                raise
         live.busy = True
         live.say("please_wait")
         live.changed()
         try:
-            if not draft.sent:
-                draft.sent = True  # from here central may hold it: withdrawn if given up
-                await asyncio.to_thread(self.drafts.save, draft)
             number, bill = await self._send(s.session_id, svc["code"])
         except CentralError as exc:
             live.busy = False
@@ -243,8 +264,9 @@ class ApplicationService:
         live.busy = False
         self.drafts.store.crash_point("application_replied")  # test hook: the reply lost
         if draft.application_no != number:
-            draft.application_no = number
-            await asyncio.to_thread(self.drafts.save, draft)
+            draft.application_no = number  # for the record; recovery needs only "sent"
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.drafts.save, draft)
         if live.session is not s or s.state != State.IDENTIFY:
             return
         if bill.provider != s.provider or bill.due_paise != svc["fee_paise"] \

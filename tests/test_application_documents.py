@@ -264,3 +264,21 @@ async def test_after_a_restart_drafts_are_resolved_even_if_central_answers_late(
     assert "application withdrawal waits for central" in said  # asked again, not dropped
     assert said.count("application withdrawn") == 1
     assert "application draft removed after restart" in said
+
+
+async def test_a_disk_that_refuses_the_draft_refuses_plainly(tmp_path):
+    """No power-cut safety, no application: a plain refusal, never a traceback, nothing sent."""
+    from pathlib import Path
+
+    source = FrameSource([document_frame()], fps=20)
+    async with KioskHarness(tmp_path, camera_source=source) as h, h.client() as citizen:
+        await camera_ready(h)
+        (Path(h.config["journal"]["path"]).parent / "applications").write_text("not a dir")
+        await ready()
+        assert (await citizen.send("application_start", service="old_age_pension"))["ok"]
+        result = await citizen.send("application_answers", answers=ANSWERS)
+        assert result["message_key"] == "service_unavailable"
+        assert citizen.state["lookup"]["step"] == "form"
+        assert (await citizen.send("application_document", action="take"))["message_key"] \
+            == "not_now"
+        assert h.central.applications() == []
