@@ -15,6 +15,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from screens import fmt
+from screens.services_documents import draw_documents, kept_summary
 from screens.services_keys import DigitPad, TextKeyboard, apply_key
 from screens.services_phonetic import Phonetic
 from screens.services_views import ServiceScreen, line, lookup_of, rows, title, value_box
@@ -85,12 +86,13 @@ class ApplicationScreen(ServiceScreen):
         step = lookup.get("step") or "form"
         errors = lookup.get("errors") or {}
         review = step == "review" and not self.change
-        first = not (self.editing or self.page or review)
+        documents = step == "documents" and not self.change
+        first = not (self.editing or self.page or review) or documents
         self.set_back(app, "svc_form_change" if review and not self.editing
                       else "btn_cancel" if first else "btn_back",
                       "cancel" if first else "back", danger=first)
         pages = len(self.sections(form))
-        if self.editing:
+        if self.editing or documents:
             self.set_extra(app, None)
         elif review:
             self.set_extra(app, "please_wait" if state.get("busy") else "svc_form_submit",
@@ -100,11 +102,15 @@ class ApplicationScreen(ServiceScreen):
                            "form_next", primary=True)
         key = (app.lang, step, self.page, self.editing, self.typed, self.phonetic.buffer,
                self.keyboard,
-               repr(self.answers), repr(errors), app.notice, review, bool(state.get("busy")))
+               repr(self.answers), repr(errors), app.notice, review, bool(state.get("busy")),
+               documents and repr(lookup.get("document")))
         if not self.redraw(key):
             return
         if self.editing:
             self.draw_editor(app, form)
+        elif documents:
+            self.prompt_key = "document_show"
+            draw_documents(app, self.ids.body, lookup, app.notice)
         elif review:
             self.prompt_key = "form_review"
             self.draw_review(app, lookup, form)
@@ -183,6 +189,9 @@ class ApplicationScreen(ServiceScreen):
 
     def go_back(self, app) -> None:
         step = lookup_of(app.state).get("step") or "form"
+        if step == "documents" and not self.change and not self.editing:
+            app.send_intent("cancel")
+            return
         if self.editing:
             self.editing = None
         elif step == "review" and not self.change:
@@ -300,6 +309,8 @@ class ApplicationScreen(ServiceScreen):
                 kind = field_kind(self.spec(form, name))
                 value = shown_value(kind, name, str((lookup.get("answers") or {}).get(name) or ""))
                 pairs.append((f"review_{name}", self.label(app, form, name), value or "—"))
+        if lookup.get("documents"):
+            pairs.append(("svc_r_documents", app.tr("svc_r_documents"), kept_summary(app, lookup)))
         pairs.append(("svc_r_fee", app.tr("svc_fee"), fmt.rupees(lookup.get("fee_paise") or 0)))
         body.add_widget(rows(app, pairs, label_share=0.4))
         if app.notice:

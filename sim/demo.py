@@ -24,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sim.demo_tour import tour
 from sim.rig import SimRig
@@ -119,6 +120,18 @@ async def pay_demo_bill(citizen: SessionClient, rig: SimRig) -> dict:
     return done
 
 
+def demo_camera(workdir: Path) -> dict[str, Any]:
+    """The webcam of the demo: a still picture of a paper held up (for an application's
+    documents), read as every frame (drivers/camera/still.py)."""
+    import cv2
+
+    from sim.devices.camera import document_frame
+
+    photo = workdir / "camera-paper.png"
+    cv2.imwrite(str(photo), document_frame())
+    return {"enabled": True, "source": str(photo), "presence": False, "audit_photos": False}
+
+
 async def run_interactive(workdir: Path, ui_drive: bool = False, card: bool = False) -> int:
     """With a display: the simulators, the core and the touch screen, and a control prompt
     (sim/demo_console.py) that stays on the terminal while the logs go to files."""
@@ -128,6 +141,7 @@ async def run_interactive(workdir: Path, ui_drive: bool = False, card: bool = Fa
     rig = SimRig(workdir, paced=True)
     await rig.start()
     extra = {"card": {"enabled": True, "reader": "", "insert_timeout_s": 60}} if card else {}
+    extra["camera"] = demo_camera(workdir)
     site = rig.write_config(workdir / "site.toml", **extra)
     proc = ui = None
     try:

@@ -42,10 +42,11 @@ GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT = (
 APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT = (
     "application_start", "application_answers", "application_submit"
 )
+APPLICATION_DOCUMENT = "application_document"  # {action: take | retake | keep | skip}
 SERVICE_INTENTS = (
     STATUS_START, STATUS_LOOKUP, STATUS_PRINT, CERTIFICATE_START, CERTIFICATE_LOOKUP,
     CERTIFICATE_PRINT, GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT,
-    APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT,
+    APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT, APPLICATION_DOCUMENT,
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
@@ -118,6 +119,9 @@ SERVICE_MESSAGE_KEYS = (
     "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review", "form_fill",
     "form_has_errors", "form_review", "form_refused", "form_value_required", "form_value_length",
     "form_value_invalid", "form_date_invalid", "form_check_digit_wrong",
+    # documents photographed for an application (terminal/application_service.py)
+    "document_show", "document_keep_or_retake", "document_blurred", "document_too_dark",
+    "document_too_big", "document_camera_unavailable",
 )
 
 

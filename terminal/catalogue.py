@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from terminal.catalogue_builtin import BUILTIN
-from terminal.form_engine import FormError, check_definition, safe_pattern
+from terminal.form_engine import FormError, check_definition, check_documents, safe_pattern
 
 CONSUMER_NUMBER = re.compile(r"^\d{6,16}$")  # the outer bound every provider's rule sits in
 KINDS = ("bill", "status", "certificate", "grievance", "application")
@@ -197,7 +197,11 @@ def _form(raw: dict[str, Any]) -> dict[str, Any]:
         placed += fields
     if sorted(placed) != sorted(props):
         raise _fail(where, "layout must place every field exactly once")
-    return {"code": code, "title_en": _text(raw, "title_en", where),
+    try:
+        documents = check_documents(raw.get("documents"))
+    except FormError as exc:
+        raise _fail(where, str(exc)) from None
+    return {"documents": documents, "code": code, "title_en": _text(raw, "title_en", where),
             "title_hi": _text(raw, "title_hi", where), "schema": schema,
             "layout": raw["layout"], "labels": labels}
 

@@ -6,11 +6,14 @@ terminal/qr_lookup.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
+from terminal.application_drafts import ApplicationDrafts
 from terminal.application_service import ApplicationService
+from terminal.application_store import ApplicationStore
 from terminal.catalogue_cache import CatalogueCache, cache_path
 from terminal.certificate_service import CertificateService
 from terminal.grievance_service import GrievanceService
@@ -30,6 +33,7 @@ class KioskParts(Protocol):
 
     config: dict
     central: Any
+    journal: Any
     live: LiveSession
     printer: Any
     camera: Any
@@ -61,11 +65,15 @@ class CitizenServices:
         self.grievances = GrievanceService(
             kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
             camera=lambda: kiosk.camera, printer=lambda: kiosk.printer)
+        store = ApplicationStore(cache_path(config).parent / "applications",
+                                 kiosk.journal.key_file)
+        self.drafts = ApplicationDrafts(store, kiosk.central, self._money_taken)
         self.applications = ApplicationService(
             kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
-            printer=lambda: kiosk.printer)
+            printer=lambda: kiosk.printer, drafts=self.drafts, camera=lambda: kiosk.camera)
         kiosk.add_listener(self.grievances.slip.on_state)
         kiosk.add_listener(self.applications.slip.on_state)
+        kiosk.add_listener(self.applications.on_state)
         kiosk.qr.add_route("application", self.status.from_qr)
         kiosk.qr.add_route("certificate", self.certificates.from_qr)
         self.flows: tuple[Flow, ...] = (self.status, self.certificates, self.grievances,
@@ -82,6 +90,12 @@ class CitizenServices:
         self.kiosk.changed()
         return True
 
+    def _money_taken(self, session_id: str) -> bool:
+        from terminal.application_drafts import MONEY_KINDS
+
+        return next(iter(self.kiosk.journal.events(session_id, MONEY_KINDS)), None) is not None
+
     async def run(self) -> None:
-        """The kiosk's background work for these services: the catalogue refresh."""
-        await self.catalogue.run()
+        """The kiosk's background work for these services: the catalogue refresh, and the
+        application drafts a crash left (terminal/application_drafts.py)."""
+        await asyncio.gather(self.catalogue.run(), self.drafts.recover())

@@ -142,3 +142,32 @@ def check_answers(schema: dict[str, Any], answers: dict[str, Any]
         else:
             kept[name] = value
     return kept, errors
+
+
+MAX_FORM_DOCUMENTS = 4
+_DOC_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def check_documents(raw: Any) -> list[dict[str, Any]]:
+    """The documents a form asks for, photographed at the kiosk: a list (maybe empty) of
+    {code, label_en, label_hi, required}; raise FormError unless each is plain and short."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_FORM_DOCUMENTS:
+        raise FormError(f"documents: a list of at most {MAX_FORM_DOCUMENTS}")
+    out: list[dict[str, Any]] = []
+    for doc in raw:
+        if not isinstance(doc, dict) or set(doc) != {"code", "label_en", "label_hi", "required"}:
+            raise FormError("documents: each is {code, label_en, label_hi, required}")
+        if not isinstance(doc["code"], str) or not _DOC_CODE.fullmatch(doc["code"]):
+            raise FormError("documents: code must be short lower-case letters and digits")
+        for key in ("label_en", "label_hi"):
+            if not isinstance(doc[key], str) or not 0 < len(doc[key]) <= 60 \
+                    or not doc[key].isprintable():
+                raise FormError(f"documents: {key} must be short printable text")
+        if not isinstance(doc["required"], bool):
+            raise FormError("documents: required must be true or false")
+        out.append(dict(doc))
+    if len({d["code"] for d in out}) != len(out):
+        raise FormError("documents: codes must differ")
+    return out

@@ -17,6 +17,8 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from sim.central import catalogue_seed
+from sim.central.services_store import SERVICES
+from sim.devices.camera import FrameSource, document_frame
 from terminal.catalogue import CatalogueError, validate
 from terminal.form_engine import check_answers, verhoeff_digit, verhoeff_ok
 
@@ -79,10 +81,35 @@ def test_hostile_form_definitions_are_refused(doc):
         validate(copy.deepcopy(doc))
 
 
+async def photograph_documents(citizen, count: int = 2) -> None:
+    """Take and keep each document the form asks for (the camera shows a sharp paper)."""
+    for _ in range(count):
+        assert citizen.state["lookup"]["step"] == "documents"
+        assert (await citizen.send("application_document", action="take"))["ok"]
+        assert citizen.state["lookup"]["document"]["preview_jpeg_b64"]
+        assert (await citizen.send("application_document", action="keep"))["ok"]
+    assert citizen.state["lookup"]["step"] == "review"
+
+
+def camera() -> FrameSource:
+    return FrameSource([document_frame()], fps=20)
+
+
+async def camera_ready(h) -> None:
+    for _ in range(100):
+        if h.core.kiosk.camera.latest_frame() is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no camera frame")
+
+
 async def test_apply_pay_the_fee_and_the_slip_leads_to_the_status(tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+    async with KioskHarness(tmp_path, camera_source=camera()) as h, h.client() as citizen:
+        await camera_ready(h)
         await ready()
+        await citizen.wait_for(lambda s: any(t["category"] == "applications"
+                                             for t in s["home"]["tiles"]), 10)
         tile = [t for t in citizen.state["home"]["tiles"] if t["category"] == "applications"]
         assert tile[0]["services"][0]["fee_paise"] == 1000
         assert (await citizen.send("application_start", service="old_age_pension"))["ok"]
@@ -100,7 +127,13 @@ async def test_apply_pay_the_fee_and_the_slip_leads_to_the_status(tmp_path, capl
         assert (await citizen.send("application_submit"))["message_key"] == "not_now"
 
         assert (await citizen.send("application_answers", answers=ANSWERS))["ok"]
-        assert citizen.state["lookup"]["step"] == "review"
+        assert (await citizen.send("application_submit"))["message_key"] == "not_now"
+        drafts = list((tmp_path / "var").rglob("*.draft")) or list(tmp_path.rglob("*.draft"))
+        assert len(drafts) == 1 and drafts[0].stat().st_mode & 0o777 == 0o600
+        await photograph_documents(citizen)
+        sealed = drafts[0].read_bytes()
+        assert b"Kamla" not in sealed and AADHAAR.encode() not in sealed
+        assert b"\xff\xd8\xff" not in sealed  # no JPEG in the clear either
         assert (await citizen.send("application_submit"))["ok"]
         state = await citizen.wait_screen("BILL")
         number = state["lookup"]["application_no"]
@@ -117,6 +150,10 @@ async def test_apply_pay_the_fee_and_the_slip_leads_to_the_status(tmp_path, capl
         rows = h.central.applications()
         assert [r["application_no"] for r in rows] == [number]
         assert AADHAAR in rows[0]["answers"]
+        held = h.central.app[SERVICES].application_documents(number)
+        assert sorted(held) == ["aadhaar_photo", "income_proof"]
+        assert all(j.startswith(b"\xff\xd8") and len(j) <= 150_000 for j in held.values())
+        assert not drafts[0].exists()  # confirmed by central (fee paid): gone from the kiosk
 
         # The acknowledgement's QR at the home screen: the application is with the office now.
         assert (await citizen.send("finish"))["ok"]
@@ -141,11 +178,13 @@ async def test_central_checks_the_answers_again(tmp_path, monkeypatch):
 
     monkeypatch.setattr(application_service, "check_answers",
                         lambda schema, answers: (dict(answers), {}))
-    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+    async with KioskHarness(tmp_path, camera_source=camera()) as h, h.client() as citizen:
         await ready()
+        await camera_ready(h)
         assert (await citizen.send("application_start", service="old_age_pension"))["ok"]
         bad = {**ANSWERS, "aadhaar": "123456789012"}
         assert (await citizen.send("application_answers", answers=bad))["ok"]
+        await photograph_documents(citizen)
         result = await citizen.send("application_submit")
         assert result["message_key"] == "form_refused"
         assert citizen.state["screen"] == "APPLICATION"
@@ -153,10 +192,12 @@ async def test_central_checks_the_answers_again(tmp_path, monkeypatch):
 
 
 async def test_a_lost_answer_then_retry_submits_once(tmp_path):
-    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+    async with KioskHarness(tmp_path, camera_source=camera()) as h, h.client() as citizen:
         await ready()
+        await camera_ready(h)
         assert (await citizen.send("application_start", service="old_age_pension"))["ok"]
         assert (await citizen.send("application_answers", answers=ANSWERS))["ok"]
+        await photograph_documents(citizen)
         h.central.fail_next("lost")
         assert (await citizen.send("application_submit"))["message_key"] == \
             "central_unavailable"
@@ -170,3 +211,9 @@ async def test_a_lost_answer_then_retry_submits_once(tmp_path):
         assert (await citizen.send("cancel"))["ok"]
         await citizen.wait_screen("CANCELLED")
         assert h.central.payments() == []
+        # given up before its fee: withdrawn at central with its documents, gone from here
+        for _ in range(100):
+            if not h.central.applications() and not list(tmp_path.rglob("*.draft")):
+                break
+            await asyncio.sleep(0.05)
+        assert h.central.applications() == [] and not list(tmp_path.rglob("*.draft"))

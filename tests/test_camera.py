@@ -21,7 +21,13 @@ from drivers.camera import (
     purge_audit_photos,
     write_audit_photo,
 )
-from sim.devices.camera import FrameSource, empty_frame, face_frame, qr_frame
+from sim.devices.camera import (
+    FrameSource,
+    document_frame,
+    empty_frame,
+    face_frame,
+    qr_frame,
+)
 
 RECEIPT = "EMITRA1|R|T-20261123-0001|0123456789abcdef"
 HAAR = haar_face_detector()
@@ -179,6 +185,28 @@ async def test_video_file_through_cv2_videocapture(camera, tmp_path):
     status = await next_of(events, StatusChanged)  # events are in order: ONLINE came first
     assert status.status.state == DeviceState.OFFLINE
     assert status.status.detail == ("no_frames",)
+
+
+async def test_an_image_file_is_every_frame_and_stays_online(camera, tmp_path):
+    """A still picture as the camera (a bench kiosk, the demo): unlike an image file through
+    cv2.VideoCapture (one frame, then offline), it gives that picture for as long as asked."""
+    path = tmp_path / "paper.png"
+    cv2.imwrite(str(path), document_frame())
+    cam = await camera(str(path), presence=False, failures_offline=3)
+    await asyncio.sleep(0.8)
+    assert cam.status().state == DeviceState.ONLINE and cam.frames >= 6
+    assert np.array_equal(cam.latest_frame(), cv2.imread(str(path)))
+    with pytest.raises(DeviceError):
+        await Camera(str(tmp_path / "missing.png"), presence=False).open()
+
+
+def test_simulated_papers_sharp_blurred_dark():
+    sharp, blurred = document_frame(), document_frame(blur=4.0)
+    dark = document_frame(brightness=0.2)
+    assert sharp.shape == (480, 640, 3) and sharp.dtype == np.uint8
+    assert dark.mean() < sharp.mean() / 3
+    edges = [np.abs(np.diff(f[..., 0].astype(int), axis=1)).max() for f in (sharp, blurred)]
+    assert edges[0] > 150 > 60 > edges[1]  # print has hard edges only when sharp
 
 
 async def test_missing_camera_raises_device_error():

@@ -2,13 +2,17 @@
 simulators and the reference central: the old-age pension form drawn from the catalogue's form
 definition (two sections), the core's complaints shown beside their fields (a wrong Aadhaar check
 digit), the name typed phonetically (Latin keys -> Devanagari), a date and numbers on the pad, a
-district chosen, the review, the ₹10 fee paid with a ₹10 note, and the application number shown
-and printed. Screenshots: services-application-<state>-<lang>.png."""
+district chosen, the two documents photographed by the webcam (a blurred photo refused in plain
+words, a sharp one previewed, kept), the review, the ₹10 fee paid with a ₹10 note, and the
+application number shown and printed. Screenshots: services-application-<state>-<lang>.png."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from sim.devices.camera import FrameSource, document_frame
 from terminal.form_engine import verhoeff_digit
 from tests.test_ui_services import keys, kiosk, no_codes, open_tile, pad, shot
 
@@ -18,11 +22,14 @@ WORDS = {
     "hi": {"tile": "वृद्धावस्था पेंशन",
            "title": "वृद्धावस्था पेंशन आवेदन", "name": "कमला देवी", "required": "ज़रूरी",
            "check_digit": "आधार नंबर में कोई अंक गलत है", "done": "आपका आवेदन जमा है",
-           "take": "अपनी दोनों पर्चियाँ लें"},
+           "take": "अपनी दोनों पर्चियाँ लें", "doc1": "आधार कार्ड की फ़ोटो",
+           "doc2": "आय का प्रमाण", "blurred": "फ़ोटो धुंधली है",
+           "docs": "आधार कार्ड की फ़ोटो, आय का प्रमाण"},
     "en": {"tile": "Old-age pension",
            "title": "Old-age pension application", "name": "KAMLA DEVI", "required": "must",
            "check_digit": "A digit of the Aadhaar number is wrong", "done": "your application",
-           "take": "Take your slips (2)"},
+           "take": "Take your slips (2)", "doc1": "Aadhaar card photo", "doc2": "Income proof",
+           "blurred": "The photo is blurred", "docs": "Aadhaar card photo, Income proof"},
 }
 
 
@@ -48,10 +55,53 @@ async def fill_name(ui, lang: str) -> None:
     await ui.tap("kb_continue")
 
 
+async def new_frame(h) -> None:
+    """Wait until the camera has read a frame of what it now shows."""
+    camera = h.core.kiosk.camera
+    seen = camera.frames
+    for _ in range(100):
+        if camera.frames > seen + 1:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the camera simulator sent no frame")
+
+
+async def photograph_documents(h, ui, source, lang: str) -> None:
+    """Document 1: blurred (refused), then sharp (previewed, kept); document 2: kept."""
+    words = WORDS[lang]
+    first = await ui.wait("application", tid="doc_take")
+    assert first["texts"]["svc_title"] == words["doc1"]
+    await ui.tap("doc_take")
+    refused = await ui.wait("application", tid="doc_retake")
+    assert refused["texts"]["message"].startswith(words["blurred"])
+    assert "doc_keep" not in refused["texts"]  # a blurred photo cannot be kept
+    no_codes(refused)
+    await shot(ui, "application", "document-refused-blurred", lang)
+
+    source.show(document_frame())
+    await new_frame(h)
+    await ui.tap("doc_retake")
+    preview = await ui.wait("application", tid="doc_keep")
+    assert "message" not in preview["texts"] and "doc_no_preview" not in preview["texts"]
+    no_codes(preview)
+    await shot(ui, "application", "document-preview", lang)
+    await ui.tap("doc_keep")
+
+    second = await ui.wait("application", tid="doc_kept_aadhaar_photo")
+    assert second["texts"]["svc_title"] == words["doc2"] and "doc_take" in second["texts"]
+    no_codes(second)
+    await shot(ui, "application", "document-kept", lang)
+    await ui.tap("doc_take")
+    await ui.wait("application", tid="doc_keep")
+    await ui.tap("doc_keep")
+
+
 @pytest.mark.parametrize("lang", ["hi", "en"])
 async def test_apply_for_pension_fee_paid_acknowledged(tmp_path, lang):
     words = WORDS[lang]
-    async with kiosk(tmp_path, lang) as (h, ui):
+    source = FrameSource([document_frame(blur=4.0)], fps=20)  # the paper moved
+    async with kiosk(tmp_path, lang, camera_source=source) as (h, ui):
+        await new_frame(h)
         # the one service to apply for on this machine: its name on the tile, and its fee
         home = await open_tile(ui, "tile_application", words["tile"])
         assert "₹10" in home["tile_application_sub"]
@@ -103,6 +153,7 @@ async def test_apply_for_pension_fee_paid_acknowledged(tmp_path, lang):
         await pad(ui, AADHAAR)
         await ui.tap("svc_key_continue")
         await ui.tap("form_next")
+        await photograph_documents(h, ui, source, lang)
         review = await ui.wait("application", tid="form_submit")
         texts = review["texts"]
         assert texts["review_name"].startswith(words["name"])
@@ -110,6 +161,7 @@ async def test_apply_for_pension_fee_paid_acknowledged(tmp_path, lang):
         assert texts["review_aadhaar"] == "XXXX XXXX " + AADHAAR[-4:]
         assert AADHAAR not in str(texts)
         assert texts["svc_r_fee"] == "₹10"
+        assert texts["svc_r_documents"] == words["docs"]
         no_codes(review)
         await shot(ui, "application", "review", lang)
 

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from drivers.base import DeviceError, DeviceState, DeviceStatus, StatusChanged
+from drivers.camera.still import StillImage, is_still
 from drivers.scanner.serial_scanner import EventStream, Scanned
 
 log = logging.getLogger("drivers.camera")
@@ -237,7 +238,8 @@ def purge_audit_photos(directory: str | Path, keep_days: float, now: datetime | 
 class Camera:
     """A webcam (or frame source) with QR, presence and audit-photo services.
 
-    source: a V4L2 index or a device/video path (opened with cv2.VideoCapture), or any object
+    source: a V4L2 index or a device/video path (opened with cv2.VideoCapture), an image file
+    (.png/.jpg: that picture as every frame, drivers/camera/still.py), or any object
     with read() -> (ok, frame). events() yields Scanned(source="camera"), PresenceChanged and
     StatusChanged; the stream lives across reopenings (the watchdog calls open() again).
     """
@@ -298,7 +300,9 @@ class Camera:
         await self._release()
         self._loop = asyncio.get_running_loop()
         if isinstance(self.source, int | str):
-            capture = await asyncio.to_thread(cv2.VideoCapture, self.source)
+            opener: Callable[[Any], Any] = StillImage if is_still(self.source) \
+                else cv2.VideoCapture
+            capture = await asyncio.to_thread(opener, self.source)
             if not capture.isOpened():
                 capture.release()
                 self._set_status(DeviceStatus(DeviceState.OFFLINE, ("open_failed",)))

@@ -162,6 +162,12 @@ FORMS = [
             "mobile": {"en": "Mobile number", "hi": "मोबाइल नंबर"},
             "district": {"en": "District", "hi": "ज़िला"},
         },
+        "documents": [
+            {"code": "aadhaar_photo", "label_en": "Aadhaar card photo",
+             "label_hi": "आधार कार्ड की फ़ोटो", "required": True},
+            {"code": "income_proof", "label_en": "Income proof",
+             "label_hi": "आय का प्रमाण", "required": True},
+        ],
     },
 ]
 

@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS applications (
     submitted_at   TEXT NOT NULL,
     UNIQUE (terminal_id, request_id)
 );
+CREATE TABLE IF NOT EXISTS application_documents (
+    terminal_id    TEXT NOT NULL,
+    request_id     TEXT NOT NULL,
+    code           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    jpeg           BLOB NOT NULL,
+    PRIMARY KEY (terminal_id, request_id, code)
+);
 CREATE TABLE IF NOT EXISTS grievances (
     grievance_no  TEXT PRIMARY KEY,
     request_id    TEXT NOT NULL,
@@ -152,6 +160,52 @@ class ServicesStore:
         with self._lock:
             rows = self._db.execute("SELECT * FROM applications ORDER BY application_no")
             return [dict(r) for r in rows.fetchall()]
+
+    def add_application_document(self, terminal_id: str, request_id: str, code: str,
+                                 jpeg: bytes) -> str:
+        """A document photographed at the kiosk, before its application is submitted;
+        idempotent (a retried upload replaces it until the application is in). Its sha256."""
+        digest = hashlib.sha256(jpeg).hexdigest()
+        with self._lock:
+            if self._application_of(terminal_id, request_id) is None:
+                self._db.execute("INSERT OR REPLACE INTO application_documents VALUES "
+                                 "(?, ?, ?, ?, ?)", (terminal_id, request_id, code, digest, jpeg))
+        return digest
+
+    def document_hashes(self, terminal_id: str, request_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT code, sha256 FROM application_documents WHERE terminal_id = ? AND "
+                "request_id = ?", (terminal_id, request_id)).fetchall()
+        return {r["code"]: r["sha256"] for r in rows}
+
+    def application_documents(self, number: str) -> dict[str, bytes]:
+        """The documents of a submitted application (tests count them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.code, d.jpeg FROM application_documents d JOIN applications a ON "
+                "a.terminal_id = d.terminal_id AND a.request_id = d.request_id "
+                "WHERE a.application_no = ?", (number,)).fetchall()
+        return {r["code"]: bytes(r["jpeg"]) for r in rows}
+
+    def _application_of(self, terminal_id: str, request_id: str) -> str | None:
+        row = self._db.execute("SELECT application_no FROM applications WHERE terminal_id = ? "
+                               "AND request_id = ?", (terminal_id, request_id)).fetchone()
+        return None if row is None else row["application_no"]
+
+    def withdraw_application(self, terminal_id: str, request_id: str) -> dict[str, Any]:
+        """The kiosk gives up an application whose fee was never taken (cancelled, or found
+        after a restart): it and its documents are deleted. Refused once its fee is paid."""
+        with self._lock:
+            number = self._application_of(terminal_id, request_id)
+            if number is not None:
+                bill = self.money.find_bill(catalogue_seed.APPLICATION_PROVIDER, number)
+                if bill is not None and bill["status"] == "paid":
+                    raise ApiError(409, "already_paid", f"application {number} is paid")
+                self._db.execute("DELETE FROM applications WHERE application_no = ?", (number,))
+            self._db.execute("DELETE FROM application_documents WHERE terminal_id = ? AND "
+                             "request_id = ?", (terminal_id, request_id))
+        return {"request_id": request_id, "withdrawn": number is not None}
 
     # -- grievances --------------------------------------------------------------------------
 

@@ -225,3 +225,45 @@ class FrameSource:
 
     def release(self) -> None:
         self.fail()
+
+
+def document_frame(
+    *,
+    blur: float = 0.0,
+    brightness: float = 1.0,
+    noise: float = 4.0,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    seed: int = 0,
+) -> np.ndarray:
+    """A BGR frame of a paper document held up to the camera: a white card with a photo box and
+    lines of dark print on the dim room background.
+
+    blur: Gaussian sigma in px (the paper moved, or out of focus); brightness: 1.0 = a lit
+    kiosk, 0.2 = a dark one (the whole frame scaled down); noise: sensor noise sigma.
+    """
+    rng = np.random.default_rng(seed)
+    img = _background(rng, width, height, 0.0)
+    left, top = width // 8, height // 8
+    right, bottom = width - width // 8, height - height // 8
+    img[top:bottom, left:right] = 235.0  # the paper
+    photo = (left + 20, top + 30, left + 20 + (right - left) // 4, top + 30 + (bottom - top) // 2)
+    img[photo[1]:photo[3], photo[0]:photo[2]] = 120.0
+    x0 = photo[2] + 20
+    for row in range(8):  # lines of print: words of random length
+        y = top + 30 + row * 26
+        x = x0
+        while x < right - 40:
+            word = int(rng.integers(14, 60))
+            img[y:y + 9, x:min(x + word, right - 20)] = 30.0
+            x += word + int(rng.integers(8, 14))
+    for row in range(2):  # the number along the bottom, in bigger print
+        y = bottom - 60 + row * 24
+        img[y:y + 12, left + 30:right - 30:7] = 25.0
+    if blur > 0:
+        img = cv2.GaussianBlur(img, (0, 0), blur)
+    img = img * brightness
+    if noise:
+        img = img + rng.normal(0, noise * max(brightness, 0.3), img.shape).astype(np.float32)
+    gray = np.clip(img, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)

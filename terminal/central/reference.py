@@ -312,5 +312,24 @@ class ReferenceDialect:
             raise _bad("an application without its fee bill")
         return number, _check_bill(bill, str(bill.get("provider")), number)
 
+    async def upload_application_document(self, request: dict[str, Any]) -> str:
+        """One document of an application not yet submitted (request_id, service, code,
+        jpeg_b64; idempotent): the sha256 central holds for it, to name it in the submit."""
+        _, payload = await self.client.request("POST", "/v1/applications/documents",
+                                               body=request)
+        _need(payload, "sha256")
+        digest = payload["sha256"]
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise _bad("a document receipt without its sha256")
+        return digest
+
+    async def withdraw_application(self, request_id: str) -> bool:
+        """Give up an application whose fee was not taken (idempotent): True if central held
+        it. CentralError 409 when its fee is paid after all."""
+        _, payload = await self.client.request("POST", "/v1/applications/withdraw",
+                                               body={"request_id": request_id})
+        _need(payload, "withdrawn")
+        return payload["withdrawn"] is True
+
     async def close(self) -> None:
         await self.client.close()
