@@ -177,7 +177,7 @@ async def run_demo(workdir: Path, headless: bool, ui_drive: bool = False,
         return await run_interactive(workdir, ui_drive=ui_drive, card=card)
     rig = SimRig(workdir, paced=True)
     await rig.start()
-    site = rig.write_config(workdir / "site.toml")
+    site = rig.write_config(workdir / "site.toml", camera=demo_camera(workdir))
     proc = None
     try:
         proc, url = await start_core(site, workdir)

@@ -80,11 +80,17 @@ async def application(citizen: SessionClient, rig: SimRig) -> str:
     await citizen.send("application_start", service="old_age_pension")
     await citizen.wait_screen("APPLICATION")
     await citizen.send("application_answers", answers=PENSION_FORM)
+    kept = 0
+    while (citizen.state.get("lookup") or {}).get("step") == "documents" and kept < 4:
+        await citizen.send("application_document", action="take")  # the camera's paper
+        await citizen.send("application_document", action="keep")
+        kept += 1
     await citizen.send("application_submit")
     number = (await citizen.wait_screen("BILL", timeout=30))["lookup"]["application_no"]
     done = await _pay_fee(citizen, rig, 10)
     await _home(citizen)
-    return f"{number}, fee ₹{done['session']['amount_paise'] // 100} paid"
+    return (f"{number}, {kept} documents, "
+            f"fee ₹{done['session']['amount_paise'] // 100} paid")
 
 
 async def part_payment(citizen: SessionClient, rig: SimRig) -> str:

@@ -41,7 +41,7 @@ def test_headless_demo_pays_the_bill(tmp_path):
                                             "Jaipur)")
     assert lines["service certificate"].endswith("certificate_genuine")
     assert lines["service grievance"].endswith("fee ₹5 paid")
-    assert lines["service application"].endswith("fee ₹10 paid")
+    assert lines["service application"].endswith(", 2 documents, fee ₹10 paid")
     assert lines["service part payment"] == "₹200 paid, ₹150 still due on the bill"
     assert lines["service reprint"] == "RCPT-000001: reprint_printed"
 
