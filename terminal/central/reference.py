@@ -255,6 +255,9 @@ class ReferenceDialect:
         if out["status"] not in APPLICATION_STATUS:
             raise _bad("an application status that is not one of " + ", ".join(
                 APPLICATION_STATUS))
+        for key in ("stage_hi", "office_hi"):  # optional; terminal/status_service.py checks
+            if key in payload:
+                out[key] = payload[key]
         return out
 
     async def certificate(self, number: str, code: str | None = None) -> dict[str, Any]:
