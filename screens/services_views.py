@@ -127,6 +127,7 @@ def rows(app, pairs: list[tuple[str, str, str]], label_share: float = 0.34) -> B
         name = KLabel(text=label, base=28, color=MUTED, halign="left", pad=4)
         shown = KLabel(text=value, tid=tid, base=30, bold=True, halign="left", pad=4)
         name.size_hint_x, shown.size_hint_x = label_share, 1 - label_share
+        name.pos_hint = shown.pos_hint = {"top": 1}  # a value of two lines: label at its top
 
         def fit(*_a, row=row, parts=(name, shown)) -> None:
             row.height = max(p.height for p in parts)
