@@ -64,7 +64,7 @@ class CitizenServices:
         self.applications = ApplicationService(
             kiosk.central, kiosk.live, terminal=config["terminal"], services=kiosk.services,
             printer=lambda: kiosk.printer)
-        kiosk.add_listener(self.grievances.slip.on_state)
+        kiosk.add_listener(self.grievances.on_state)  # its slip, and the photo dropped
         kiosk.add_listener(self.applications.slip.on_state)
         kiosk.qr.add_route("application", self.status.from_qr)
         kiosk.qr.add_route("certificate", self.certificates.from_qr)
