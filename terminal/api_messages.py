@@ -41,10 +41,14 @@ GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT = (
 APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT = (
     "application_start", "application_answers", "application_submit"
 )
+# Information (terminal/info_service.py): the scheme pages; info_image's result carries the
+# open page's picture as data.
+INFO_START, INFO_LIST, INFO_PAGE, INFO_IMAGE = "info_start", "info_list", "info_page", "info_image"
 SERVICE_INTENTS = (
     STATUS_START, STATUS_LOOKUP, STATUS_PRINT, CERTIFICATE_START, CERTIFICATE_LOOKUP,
     CERTIFICATE_PRINT, GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT,
-    APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT,
+    APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT, INFO_START, INFO_LIST,
+    INFO_PAGE, INFO_IMAGE,
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
@@ -64,6 +68,7 @@ MAINTENANCE_ACTIONS = (
 SCREENS = (
     "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",
     "CANCELLED", "TIMEOUT", "RECOVERY", "STATUS", "CERTIFICATE", "GRIEVANCE", "APPLICATION",
+    "INFO",
 )
 
 # Message keys the core sends in state.message.key, state.lookup.message_key or error results;
@@ -117,6 +122,7 @@ SERVICE_MESSAGE_KEYS = (
     "grievance_photo_offer", "grievance_photo_unavailable", "grievance_review", "form_fill",
     "form_has_errors", "form_review", "form_refused", "form_value_required", "form_value_length",
     "form_value_invalid", "form_date_invalid", "form_check_digit_wrong",
+    "info_choose", "info_page", "info_page_not_found", "info_image_unavailable",
 )
 
 

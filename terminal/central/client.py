@@ -140,9 +140,11 @@ class CentralClient:
         *,
         query: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        max_reply_bytes: int | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Send one signed request. Returns (status, JSON object) for an authenticated 2xx;
-        raises CentralError for everything else (retryable unless a business refusal)."""
+        raises CentralError for everything else (retryable unless a business refusal).
+        `max_reply_bytes`: a larger bound for the one answer that carries a picture."""
         if query:
             path = f"{path}?{urlencode(query)}"
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -163,7 +165,7 @@ class CentralClient:
                 method, self.base_url + path, data=raw or None, headers=headers
             ) as response:
                 status = response.status
-                text = await self._read(response, what)
+                text = await self._read(response, what, max_reply_bytes)
                 reply_headers = response.headers
         except TimeoutError as exc:
             raise CentralError(f"central did not answer {what} in time", retryable=True) from exc
@@ -172,15 +174,17 @@ class CentralClient:
         self._authenticate(status, nonce, reply_headers, text, what)
         return self._interpret(status, reply_headers, text, what)
 
-    async def _read(self, response: aiohttp.ClientResponse, what: str) -> bytes:
+    async def _read(self, response: aiohttp.ClientResponse, what: str,
+                    limit: int | None = None) -> bytes:
         """The body, never more than max_reply_bytes of it in memory."""
-        if (response.content_length or 0) > self.max_reply_bytes:
+        limit = limit or self.max_reply_bytes
+        if (response.content_length or 0) > limit:
             raise CentralError(f"central's reply to {what} is too large", retryable=True)
         chunks: list[bytes] = []
         size = 0
         while chunk := await response.content.readany():
             size += len(chunk)
-            if size > self.max_reply_bytes:
+            if size > limit:
                 raise CentralError(f"central's reply to {what} is too large", retryable=True)
             chunks.append(chunk)
         return b"".join(chunks)
