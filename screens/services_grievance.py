@@ -250,18 +250,22 @@ class GrievanceScreen(ServiceScreen):
              app.tr("svc_photo_kept") if photo else app.tr("svc_photo_none")),
             ("svc_r_fee", app.tr("svc_fee"), fmt.rupees(draft.get("fee_paise") or 0)),
         ]
-        facts = rows(app, [p for p in pairs if p[2]], label_share=0.3)
         preview = photo.get("preview") if isinstance(photo, dict) else None
-        if isinstance(preview, dict) and isinstance(preview.get("jpeg_b64"), str):
+        if not isinstance(preview, dict) or not isinstance(preview.get("jpeg_b64"), str):
+            preview = None
+        else:  # the photo itself says it is kept (under it): no row for it
+            pairs = [p for p in pairs if p[0] != "svc_r_photo"]
+        facts = rows(app, [p for p in pairs if p[2]], label_share=0.3)
+        if preview is not None:
             split = BoxLayout(size_hint_y=None, spacing=24 * app.s)
             split.bind(minimum_height=split.setter("height"))
             facts.size_hint_x = 0.64
             split.add_widget(facts)
             shown = BoxLayout(orientation="vertical", size_hint=(0.36, None),
-                              height=PREVIEW_TALL * app.s + 40 * app.s, spacing=4 * app.s)
+                              height=PREVIEW_TALL * app.s + 64 * app.s, spacing=4 * app.s)
             shown.add_widget(framed_picture(app, preview["jpeg_b64"], "jpeg",
                                             "svc_photo_preview", PREVIEW_TALL))
-            shown.add_widget(line(app.tr("svc_photo_preview_note"), "svc_photo_note", base=24,
+            shown.add_widget(line(app.tr("svc_photo_kept"), "svc_photo_note", base=24,
                                   color=MUTED))
             split.add_widget(shown)
             body.add_widget(split)
