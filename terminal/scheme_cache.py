@@ -160,7 +160,8 @@ class SchemeCache:
                           page=item["code"], error=str(exc)[:200])
                 return False
             try:
-                page = scheme_pages.validate_page(doc, item["code"], item["version"])
+                page = await asyncio.to_thread(  # decoding a picture: not on the loop
+                    scheme_pages.validate_page, doc, item["code"], item["version"])
             except (SchemeError, RecursionError) as exc:
                 self._bad(ALARM_BAD_CENTRAL, f"central's scheme page refused: {str(exc)[:200]}")
                 return False

@@ -278,3 +278,20 @@ async def test_a_corrupt_cache_is_refused_with_an_alarm(tmp_path):
             timeout=10)
         assert info_tile(state) is None
         assert h.core.kiosk.citizen.schemes.pages == []
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_the_home_plan_draws_the_info_tile_that_opens_the_pages(lang):
+    from screens import home_plan
+    from terminal.info_service import TILE_NAMES
+    from tests.test_home_plan import FULL, Words, state
+
+    info = {"category": "info", **TILE_NAMES, "services": [
+        {"service": "schemes", "kind": "info", **TILE_NAMES, "fee_paise": 0, "tenders": [],
+         "providers": [], "pages": 4}]}
+    plans = home_plan.plan(Words(lang), state([*FULL, info]))
+    tile = next(p for p in plans if p.tid == "tile_info")
+    assert (tile.action, tile.kind, tile.icon) == ("service", "info", "info")
+    assert tile.title == TILE_NAMES[f"name_{lang}"] and tile.subtitle
+    assert [p.tid for p in plans][-2:] == ["tile_info", "tile_verify"]
+    assert "tile_info" not in [p.tid for p in home_plan.plan(Words(lang), state(FULL))]

@@ -105,7 +105,8 @@ _COLOURS = {"pension": ((255, 243, 224), (230, 126, 34)), "health": ((232, 245, 
 
 @functools.cache
 def picture(kind: str, fmt: str) -> bytes:
-    """A flat pictogram for a page: an elder with a stick, a cross, a child, a hammer."""
+    """A flat pictogram for a page: an elder with a stick and a coin, a cross, a guardian
+    holding a child's hand, a hammer and a spanner."""
     from PIL import Image, ImageDraw
 
     back, ink = _COLOURS[kind]
@@ -119,12 +120,11 @@ def picture(kind: str, fmt: str) -> bytes:
         d.rounded_rectangle((cx - 40, 124, cx + 40, 236), radius=20, fill=ink)  # body
         d.line((cx + 70, 130, cx + 70, 250), fill=ink, width=10)  # stick
         d.arc((cx + 40, 110, cx + 80, 150), 180, 360, fill=ink, width=10)
-        d.ellipse((60, 200, 130, 250), outline=ink, width=8)  # a coin
-        d.text((86, 214), "Rs", fill=ink)
+        d.ellipse((60, 190, 130, 260), outline=ink, width=8)  # a coin
+        d.ellipse((84, 214, 106, 236), fill=ink)
     elif kind == "health":
         d.rectangle((cx - 28, cy - 90, cx + 28, cy + 90), fill=ink)
         d.rectangle((cx - 90, cy - 28, cx + 90, cy + 28), fill=ink)
-        d.ellipse((cx + 110, cy - 70, cx + 170, cy - 10), outline=ink, width=8)
     elif kind == "child":
         d.ellipse((cx - 110, 60, cx - 50, 120), fill=ink)  # the guardian
         d.rounded_rectangle((cx - 120, 126, cx - 40, 250), radius=20, fill=ink)
