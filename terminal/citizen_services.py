@@ -22,7 +22,6 @@ from terminal.scheme_cache import SchemeCache, cache_dir
 from terminal.status_service import StatusService
 
 log = logging.getLogger("kiosk")
-SCHEMES_AFTER_S = 2.0  # after start-up, before the scheme pages are first asked for
 
 
 class QrRoutes(Protocol):
@@ -100,14 +99,11 @@ class CitizenServices:
     async def run(self) -> None:
         """The kiosk's background work for these services: the catalogue and the scheme pages
         refreshed from central."""
-        pages = asyncio.create_task(self._scheme_pages(), name="scheme-pages-refresh")
+        # The pages in a task of their own: the catalogue's refresh starts now, as before.
+        pages = asyncio.create_task(self.schemes.run(), name="scheme-pages-refresh")
         try:
             await self.catalogue.run()
         finally:
             pages.cancel()
             await asyncio.gather(pages, return_exceptions=True)
 
-    async def _scheme_pages(self) -> None:
-        """The scheme pages after the catalogue (the home screen needs that one first)."""
-        await asyncio.sleep(SCHEMES_AFTER_S)
-        await self.schemes.run()

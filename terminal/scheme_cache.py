@@ -201,8 +201,8 @@ class SchemeCache:
             self._atomic(directory / "index.json",
                          json.dumps(index, ensure_ascii=False, indent=1).encode())
             named = {_picture_name(entry) for entry, _ in fresh}
-            for path in directory.iterdir():
-                if path.suffix in EXTENSIONS.values() and path.name not in named:
+            for path in directory.iterdir():  # and what a power cut left half-written
+                if path.suffix in (*EXTENSIONS.values(), ".tmp") and path.name not in named:
                     path.unlink(missing_ok=True)
         except OSError as exc:
             log_event(log, "scheme pages not cached", logging.WARNING, error=str(exc))
