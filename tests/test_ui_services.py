@@ -41,6 +41,7 @@ async def kiosk(tmp_path: Path, lang: str, **harness):
             await ui.wait("attract")
             await ui.tap("attract_en" if lang == "en" else "attract_hi")
             await ui.wait("home", tid="tile_status")
+            await ui.wait("home", tid="tile_info")  # the last tile: the grid is settled
             yield h, ui
         finally:
             await ui.close()

@@ -18,10 +18,10 @@ from tests.harness import KioskHarness
 from tests.test_ui_services import catalogue_ready, no_codes, open_tile, shot
 
 WORDS = {
-    "hi": {"tile": "योजनाओं की जानकारी", "title": "योजनाओं की जानकारी",
+    "hi": {"tile": "योजनाएँ", "title": "योजनाओं की जानकारी",
            "pension": "वृद्धावस्था पेंशन", "health": "चिरंजीवी स्वास्थ्य बीमा",
            "pension_words": "बैंक खाते में", "back": "वापस"},
-    "en": {"tile": "Scheme information", "title": "Scheme information",
+    "en": {"tile": "Schemes", "title": "Scheme information",
            "pension": "Old-age pension", "health": "Chiranjeevi health insurance",
            "pension_words": "bank account", "back": "Back"},
 }
