@@ -28,14 +28,14 @@ PAGES: list[dict[str, Any]] = [
             "The money goes straight into your bank account every month.\n"
             "What you need: Jan Aadhaar card, Aadhaar card, bank account details and proof of "
             "age.\n"
-            "You can apply at this kiosk: choose 'Apply for a service', then 'Old-age pension'."
+            "You can apply at this kiosk: touch 'Old-age pension' on the first screen."
         ),
         "body_hi": (
             "कम आमदनी वाले बुज़ुर्गों को राज्य सरकार से हर महीने पेंशन: महिलाएँ 55 साल से, "
             "पुरुष 58 साल से।\n"
             "पैसा हर महीने सीधे आपके बैंक खाते में आता है।\n"
             "क्या चाहिए: जन आधार कार्ड, आधार कार्ड, बैंक खाते की जानकारी और उम्र का सबूत।\n"
-            "आवेदन इसी कियोस्क पर कर सकते हैं: 'सेवा के लिए आवेदन' चुनें, फिर 'वृद्धावस्था पेंशन'।"
+            "आवेदन इसी कियोस्क पर कर सकते हैं: पहली स्क्रीन पर 'वृद्धावस्था पेंशन' छुएँ।"
         ),
     },
     {
