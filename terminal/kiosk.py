@@ -211,8 +211,7 @@ class Kiosk(LiveFields, BoardFields):
             device_status=self.board.status,
             maintenance=maintenance_view(self.maintenance),
             accepted_now_paise=self.cash.notes_allowed_now(),
-            info_tile=self.citizen.info.home_tile(services_now) if hasattr(self, "citizen")
-            else None,  # the scheme pages' home tile (none while the kiosk is being built)
+            info_tile=self.citizen.info.home_tile(services_now),  # the scheme pages' tile
         )
 
     # ------------------------------------------------------------------ intents
