@@ -16,10 +16,10 @@ from screens import fmt
 
 BILL = "bill"
 VERIFY = "verify"
-SERVICE_KINDS = ("status", "certificate", "grievance", "application")  # screens/services_*.py
+SERVICE_KINDS = ("status", "certificate", "grievance", "application", "info")  # services_*.py
 BILL_ICONS = {"electricity": "bolt", "water": "drop", "phone": "phone", "gas": "flame"}
 KIND_ICONS = {"status": "search", "certificate": "certificate", "grievance": "megaphone",
-              "application": "form", VERIFY: "qr"}
+              "application": "form", "info": "info", VERIFY: "qr"}
 
 
 class Words(Protocol):
@@ -122,6 +122,8 @@ def service_tile(words: Words, tile: dict[str, Any], seen: set[str]) -> TilePlan
             title, sub = words.tr("tile_certificate"), words.tr("tile_certificate_sub")
         elif kind == "grievance":
             title, sub = words.tr("tile_grievance"), fee or words.tr("tile_grievance_sub")
+        elif kind == "info":  # the scheme pages (terminal/info_service.py)
+            title, sub = words.tr("tile_info"), words.tr("tile_info_sub")
         else:  # one service to apply for: its name is what the citizen looks for
             title = _name(entry, words.lang)
             amount = _fee_amount(entry.get("fee_paise"))

@@ -14,6 +14,7 @@ from kivy.uix.widget import Widget
 
 from screens import fmt
 from screens.services_keys import DigitPad, TextKeyboard, apply_key
+from screens.services_picture import framed_picture
 from screens.services_views import (
     ServiceScreen,
     button,
@@ -29,6 +30,7 @@ from screens.widgets import MUTED, RED, KButton
 STEPS = ("department", "category", "complaint", "typing", "mobile")
 MAX_TEXT = 250
 MOBILE_DIGITS = 10
+PREVIEW_TALL = 230  # px at 1280x800: the photo as the citizen will send it, before sending
 
 
 def named(app, item: dict[str, Any]) -> str:
@@ -248,7 +250,27 @@ class GrievanceScreen(ServiceScreen):
              app.tr("svc_photo_kept") if photo else app.tr("svc_photo_none")),
             ("svc_r_fee", app.tr("svc_fee"), fmt.rupees(draft.get("fee_paise") or 0)),
         ]
-        body.add_widget(rows(app, [p for p in pairs if p[2]], label_share=0.3))
+        preview = photo.get("preview") if isinstance(photo, dict) else None
+        if not isinstance(preview, dict) or not isinstance(preview.get("jpeg_b64"), str):
+            preview = None
+        else:  # the photo itself says it is kept (under it): no row for it
+            pairs = [p for p in pairs if p[0] != "svc_r_photo"]
+        facts = rows(app, [p for p in pairs if p[2]], label_share=0.3)
+        if preview is not None:
+            split = BoxLayout(size_hint_y=None, spacing=24 * app.s)
+            split.bind(minimum_height=split.setter("height"))
+            facts.size_hint_x = 0.64
+            split.add_widget(facts)
+            shown = BoxLayout(orientation="vertical", size_hint=(0.36, None),
+                              height=PREVIEW_TALL * app.s + 64 * app.s, spacing=4 * app.s)
+            shown.add_widget(framed_picture(app, preview["jpeg_b64"], "jpeg",
+                                            "svc_photo_preview", PREVIEW_TALL))
+            shown.add_widget(line(app.tr("svc_photo_kept"), "svc_photo_note", base=24,
+                                  color=MUTED))
+            split.add_widget(shown)
+            body.add_widget(split)
+        else:
+            body.add_widget(facts)
         if app.notice:
             body.add_widget(line(app.tr(app.notice), "message", color=RED, bold=True))
         buttons = BoxLayout(size_hint_y=None, height=110 * app.s, spacing=24 * app.s)

@@ -181,10 +181,10 @@ class StatusScreen(LookupScreen):
                   str(result.get("application_no") or "")),
                  ("svc_service", app.tr("svc_service"),
                   service_name(app, state, str(result.get("service") or ""))),
-                 ("svc_stage", app.tr("svc_stage"), str(result.get("stage") or "")),
+                 ("svc_stage", app.tr("svc_stage"), in_language(app, result, "stage")),
                  ("svc_stage_date", app.tr("svc_stage_date"),
                   fmt.date_dmy(result.get("stage_date"))),
-                 ("svc_office", app.tr("svc_office"), str(result.get("office") or ""))]
+                 ("svc_office", app.tr("svc_office"), in_language(app, result, "office"))]
         left, right = columns(app, body)
         left.add_widget(rows(app, [p for p in pairs if p[2]], label_share=0.36))
         step = result.get(f"next_step_{app.lang}") or result.get("next_step_en") or ""
@@ -199,6 +199,13 @@ class StatusScreen(LookupScreen):
         right.add_widget(self.print_row(app, state, lookup, True))
         left.add_widget(Widget())
         right.add_widget(Widget())
+
+
+def in_language(app, result: dict[str, Any], field: str) -> str:
+    """A field central sends in English with an optional Hindi twin (stage_hi, office_hi):
+    the Hindi one on the Hindi screen when there is one."""
+    hindi = result.get(f"{field}_hi") if app.lang == "hi" else None
+    return str(hindi or result.get(field) or "")
 
 
 def service_name(app, state: dict[str, Any], code: str) -> str:

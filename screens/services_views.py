@@ -33,12 +33,13 @@ from screens.widgets import (
 
 KV_FILE = Path(__file__).resolve().parent / "services.kv"
 SERVICE_SCREENS = {"STATUS": "status", "CERTIFICATE": "certificate", "GRIEVANCE": "grievance",
-                   "APPLICATION": "application"}
+                   "APPLICATION": "application", "INFO": "info"}
 PAID_SERVICES = ("grievance", "application")  # lookup.service of a fee paid like a bill
-LOOKUP_SCREENS = ("STATUS", "CERTIFICATE")  # "back" from these: the home tiles, not attract
+LOOKUP_SCREENS = ("STATUS", "CERTIFICATE", "INFO")  # "back": the home tiles, not attract
 ALIVE_EVERY_S = 10.0  # typing on the screen alone tells the core nothing: say "still here"
 START_INTENTS = {"status": "status_start", "certificate": "certificate_start",
-                 "grievance": "grievance_start", "application": "application_start"}
+                 "grievance": "grievance_start", "application": "application_start",
+                 "info": "info_start"}
 
 
 def lookup_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -83,11 +84,12 @@ def register(app) -> None:
     from screens.services_fee import ServiceDoneScreen, ServiceFeeScreen
     from screens.services_form import ApplicationScreen
     from screens.services_grievance import GrievanceScreen
+    from screens.services_info import InfoScreen
     from screens.services_lookup import CertificateScreen, StatusScreen
 
     Builder.load_file(str(KV_FILE))
     for cls in (StatusScreen, CertificateScreen, GrievanceScreen, ApplicationScreen,
-                ServiceFeeScreen, ServiceDoneScreen):
+                ServiceFeeScreen, ServiceDoneScreen, InfoScreen):
         app.sm.add_widget(cls())
 
 
@@ -127,6 +129,7 @@ def rows(app, pairs: list[tuple[str, str, str]], label_share: float = 0.34) -> B
         name = KLabel(text=label, base=28, color=MUTED, halign="left", pad=4)
         shown = KLabel(text=value, tid=tid, base=30, bold=True, halign="left", pad=4)
         name.size_hint_x, shown.size_hint_x = label_share, 1 - label_share
+        name.pos_hint = shown.pos_hint = {"top": 1}  # a value of two lines: label at its top
 
         def fit(*_a, row=row, parts=(name, shown)) -> None:
             row.height = max(p.height for p in parts)

@@ -43,10 +43,14 @@ APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT = (
     "application_start", "application_answers", "application_submit"
 )
 APPLICATION_DOCUMENT = "application_document"  # {action: take | retake | keep | skip}
+# Information (terminal/info_service.py): the scheme pages; info_image's result carries the
+# open page's picture as data.
+INFO_START, INFO_LIST, INFO_PAGE, INFO_IMAGE = "info_start", "info_list", "info_page", "info_image"
 SERVICE_INTENTS = (
     STATUS_START, STATUS_LOOKUP, STATUS_PRINT, CERTIFICATE_START, CERTIFICATE_LOOKUP,
     CERTIFICATE_PRINT, GRIEVANCE_START, GRIEVANCE_DETAILS, GRIEVANCE_PHOTO, GRIEVANCE_SUBMIT,
     APPLICATION_START, APPLICATION_ANSWERS, APPLICATION_SUBMIT, APPLICATION_DOCUMENT,
+    INFO_START, INFO_LIST, INFO_PAGE, INFO_IMAGE,
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
@@ -66,6 +70,7 @@ MAINTENANCE_ACTIONS = (
 SCREENS = (
     "IDLE", "VERIFY", "IDENTIFY", "BILL", "PAYING", "CARD", "POSTING", "RECEIPT", "DONE",
     "CANCELLED", "TIMEOUT", "RECOVERY", "STATUS", "CERTIFICATE", "GRIEVANCE", "APPLICATION",
+    "INFO",
 )
 
 # Message keys the core sends in state.message.key, state.lookup.message_key or error results;
@@ -122,6 +127,7 @@ SERVICE_MESSAGE_KEYS = (
     # documents photographed for an application (terminal/application_service.py)
     "document_show", "document_keep_or_retake", "document_blurred", "document_too_dark",
     "document_too_big", "document_camera_unavailable",
+    "info_choose", "info_page", "info_page_not_found", "info_image_unavailable",
 )
 
 

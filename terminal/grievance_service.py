@@ -12,7 +12,9 @@ the full number is printed.
 Intents: grievance_start, grievance_details {department, category, complaint?, description?,
 mobile}, grievance_photo {action: take | retake | skip}, grievance_submit. Personal data: the
 mobile number is kept whole only until central has it, shown and logged masked; the description
-and the photo are never logged nor journaled.
+and the photo are never logged nor journaled. The photo is shown to the citizen before it is sent
+(a small preview in `lookup.draft.photo`, at most MAX_PREVIEW_B64 characters) and kept only in
+memory: gone once central has it, and when the session ends without sending (`on_state`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ MOBILE = re.compile(r"[6-9][0-9]{9}")
 MAX_DESCRIPTION = 250  # the session guard passes no argument over 256 characters
 MAX_PHOTO_BYTES = 100_000
 PHOTO_SIZE = (320, 240)
+PREVIEW_SIZE = (240, 180)  # what the review screen shows; the state stays small
+MAX_PREVIEW_B64 = 30_000
+ENDED_SCREENS = ("DONE", "CANCELLED", "TIMEOUT")
 
 
 class GrievanceCentral(Protocol):
@@ -58,6 +63,25 @@ def jpeg_of(frame: Any) -> bytes:
     out = io.BytesIO()
     img.convert("RGB").save(out, "JPEG", quality=70)
     return out.getvalue()
+
+
+def preview_of(photo: bytes) -> dict[str, Any] | None:
+    """A downscaled JPEG of the photo for the screen, as base64 of at most MAX_PREVIEW_B64
+    characters (lower quality until it fits; None if it never does)."""
+    import base64
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(photo))
+    img.thumbnail(PREVIEW_SIZE)
+    img = img.convert("RGB")
+    for quality in (70, 55, 40, 25):
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=quality)
+        text = base64.b64encode(out.getvalue()).decode()
+        if len(text) <= MAX_PREVIEW_B64:
+            return {"jpeg_b64": text, "width": img.width, "height": img.height}
+    return None
 
 
 def _slip(data: dict[str, Any], terminal: dict[str, Any], width: int) -> Any:
@@ -86,6 +110,7 @@ class GrievanceService:
         self.draft: dict[str, Any] = {}
         self.mobile = ""  # whole, until central has it
         self.photo: bytes | None = None
+        self.session_id: str | None = None  # the grievance's session, while one is written
         self.slip = FeeSlip("grievance", _slip, terminal, printer, after=self._forget)
 
     def intents(self) -> Mapping[str, Handler]:
@@ -114,6 +139,7 @@ class GrievanceService:
         live.session.move(State.IDENTIFY)
         self.draft = {"step": "details", "fee_paise": svc["fee_paise"]}
         self.mobile, self.photo, self.slip.due = "", None, None
+        self.session_id = sid
         self._show()
         live.say("grievance_choose")
         live.touch()
@@ -122,6 +148,26 @@ class GrievanceService:
     def _forget(self) -> None:
         """The fee's session is over: nothing of the citizen's stays in memory."""
         self.mobile, self.photo, self.draft = "", None, {}
+
+    def on_state(self, state: dict[str, Any]) -> None:
+        """Every state the kiosk pushes (a listener): the slip owed after the fee, and the photo
+        dropped as soon as the grievance's session is over, sent or not."""
+        self.slip.on_state(state)
+        if self.session_id is None:
+            return
+        session = state.get("session") or {}
+        if session.get("session_id") == self.session_id \
+                and state.get("screen") not in ENDED_SCREENS:
+            return
+        self.session_id = None
+        self.photo = None
+        if self.draft.get("photo"):
+            self.draft["photo"] = None
+        lookup = self.live.lookup
+        if lookup is not None and lookup.get("service") == "grievance" \
+                and (lookup.get("draft") or {}).get("photo"):
+            lookup["draft"] = {**lookup["draft"], "photo": None}
+            asyncio.get_running_loop().call_soon(self.live.changed)  # a state without it
 
     def _show(self) -> None:
         """The form as the screen sees it (state.lookup, service "grievance")."""
@@ -179,10 +225,11 @@ class GrievanceService:
         return IntentError(key)
 
     async def take_photo(self, args: dict) -> None:
-        self._mine()
+        s = self._mine()
         if self.draft.get("step") not in ("photo", "review"):
             raise IntentError("not_now", "details first")
         action = args.get("action")
+        preview: dict[str, Any] | None = None
         if action == "skip":
             self.photo = None
         elif action in ("take", "retake"):
@@ -191,13 +238,16 @@ class GrievanceService:
             if frame is None:
                 raise self._refuse("grievance_photo_unavailable")
             photo = await asyncio.to_thread(jpeg_of, frame)
-            if len(photo) > MAX_PHOTO_BYTES:
+            preview = await asyncio.to_thread(preview_of, photo)
+            if len(photo) > MAX_PHOTO_BYTES or preview is None:
                 raise self._refuse("grievance_photo_unavailable")
+            if self.live.session is not s or s.state != State.IDENTIFY:
+                return  # cancelled while the photo was made: nothing kept
             self.photo = photo
         else:
             raise IntentError("bad_request", "action: take, retake or skip")
         self.draft.update({"step": "review", "photo": None if self.photo is None
-                           else {"bytes": len(self.photo)}})
+                           else {"bytes": len(self.photo), "preview": preview}})
         self._show()
         self.live.say("grievance_review")
         self.live.touch()
@@ -240,6 +290,8 @@ class GrievanceService:
             "grievance_no": number, "department": d["department_name_en"],
             "category": d["category_name_en"], "mobile_masked": d["mobile_masked"]})
         self.photo = None  # with central now; the mobile stays for a retried registration
+        if d.get("photo"):
+            d["photo"] = {"bytes": d["photo"]["bytes"]}  # the preview is not needed to pay
         live.lookup = {"service": "grievance", "grievance_no": number, "draft": dict(d),
                        "departments": []}
         live.say(None)

@@ -205,16 +205,18 @@ class Kiosk(LiveFields, BoardFields):
     # ------------------------------------------------------------------ what the screen sees
 
     def snapshot(self) -> dict[str, Any]:
+        services_now = self.services()
         return snapshot_view(
             seq=self._seq,
             live=self.live,
             now=self.clock(),
             language=self.language,
             terminal=self.config["terminal"],
-            services_now=self.services(),
+            services_now=services_now,
             device_status=self.board.status,
             maintenance=maintenance_view(self.maintenance),
             accepted_now_paise=self.cash.notes_allowed_now(),
+            info_tile=self.citizen.info.home_tile(services_now),  # the scheme pages' tile
         )
 
     # ------------------------------------------------------------------ intents

@@ -94,7 +94,7 @@ def session_view(
 
 
 # A look-up service's screen (terminal/service_lookup.py); a QR check is VERIFY.
-LOOKUP_SCREENS = {"status": "STATUS", "certificate": "CERTIFICATE"}
+LOOKUP_SCREENS = {"status": "STATUS", "certificate": "CERTIFICATE", "info": "INFO"}
 # A form filled in within a fee's session (its IDENTIFY step has its own screen).
 SESSION_FORMS = {"grievance": "GRIEVANCE", "application": "APPLICATION"}
 
@@ -121,7 +121,10 @@ def snapshot(
     device_status: Mapping[str, DeviceStatus],
     maintenance: dict[str, Any] | None,
     accepted_now_paise: set[int],
+    info_tile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`info_tile`: the scheme pages' home tile (terminal/info_service.py), while any are
+    cached; it follows the catalogue's categories on the home screen."""
     s = live.session
     lookup = live.lookup
     if lookup is not None and lookup.get("service") in SESSION_FORMS and s is None:
@@ -139,7 +142,7 @@ def snapshot(
             "helpline": terminal["helpline"],
         },
         "catalogue": catalogue.catalogue(),
-        "home": home_view(services_now),
+        "home": home_view(services_now),  # + the scheme pages' tile, below
         "services": services_now,
         "devices": {k: v.to_dict() for k, v in device_status.items()},
         "busy": live.busy,
@@ -148,4 +151,6 @@ def snapshot(
         "seconds_left": None if live.deadline is None else max(0, round(live.deadline - now)),
         "session": None if s is None else session_view(s, live, accepted_now_paise),
     }
+    if info_tile is not None:
+        state["home"]["tiles"].append(info_tile)
     return state

@@ -21,6 +21,25 @@ from terminal.service_lookup import LookupFlow
 log = logging.getLogger("kiosk")
 
 APPLICATION_NO = re.compile(r"[0-9]{10,16}")
+HINDI_FIELDS = ("stage_hi", "office_hi")  # optional: without them the screen shows English
+MAX_HINDI = 120  # characters, as every text central sends to be shown or printed
+DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+
+
+def hindi_ok(value: object) -> bool:
+    """Short printable text with Devanagari in it (a stage or office said in Hindi)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_HINDI and value.isprintable() \
+        and value.strip() == value and DEVANAGARI.search(value) is not None
+
+
+def checked_hindi(status: dict[str, Any]) -> dict[str, Any]:
+    """The answer with its Hindi stage and office, if central sent them; a malformed one makes
+    the whole answer unusable (CentralError), as any other malformed field does."""
+    for key in HINDI_FIELDS:
+        if key in status and status[key] is not None and not hindi_ok(status[key]):
+            raise CentralError(f"central sent a {key} that is not short Hindi text",
+                               retryable=True)
+    return {k: v for k, v in status.items() if k not in HINDI_FIELDS or v is not None}
 
 
 class StatusCentral(Protocol):
@@ -57,7 +76,7 @@ class StatusService(LookupFlow):
     async def check(self, number: str) -> None:
         self.checking("please_wait")
         try:
-            status = await self.central.application_status(number)
+            status = checked_hindi(await self.central.application_status(number))
         except CentralError as exc:
             self.live.busy = False
             key = "status_not_found" if exc.code == "not_found" else "central_unavailable"

@@ -81,8 +81,12 @@ def build_status_slip(status: dict[str, Any], terminal: dict[str, Any], width_do
     p.kv("Application", status["application_no"])
     p.kv("Service", status["service"].replace("_", " "))
     p.kv("Stage", status["stage"])
+    if status.get("stage_hi"):  # central's own Hindi words (status_service checked them)
+        p.hindi(f"अभी कहाँ है: {status['stage_hi']}", align="left")
     p.kv("Date", day_month_year(status["stage_date"]))
     p.kv("Office", status["office"])
+    if status.get("office_hi"):
+        p.hindi(f"दफ़्तर: {status['office_hi']}", align="left")
     p.rule()
     p.line("What to do next:", bold=True)
     p.line(status["next_step_en"])

@@ -1,9 +1,10 @@
 """The citizen services' end-to-end flows (tests/test_status.py, test_certificate.py,
-test_grievance.py, test_application.py), unchanged, with the core configured for the e-Mitra
-back-to-back dialect. The fees of a grievance and an application are money: they are booked
-through /b2b/payment into the same central store the flows' assertions read. Status and
-certificate lookups are not e-Mitra B2B calls; they travel in the reference dialect
-(docs/central-api-emitra-b2b.md), and these runs show they still work beside it."""
+test_grievance.py, test_application.py, test_scheme_info.py), unchanged, with the core
+configured for the e-Mitra back-to-back dialect. The fees of a grievance and an application
+are money: they are booked through /b2b/payment into the same central store the flows'
+assertions read. Status and certificate lookups and the scheme pages are not e-Mitra B2B calls;
+they travel in the reference dialect (docs/central-api-emitra-b2b.md), and these runs show they
+still work beside it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import test_application
 import test_certificate
 import test_grievance
+import test_scheme_info
 import test_status
 from harness import KioskHarness
 from test_dialect_support import use_b2b_in_rigs
@@ -29,6 +31,8 @@ FLOWS = [
     (test_grievance, "test_central_down_then_retry_registers_once_and_cancel_takes_nothing", False),
     (test_application, "test_apply_pay_the_fee_and_the_slip_leads_to_the_status", True),
     (test_application, "test_a_lost_answer_then_retry_submits_once", False),
+    (test_scheme_info,
+     "test_pages_come_from_central_are_cached_and_read_offline_after_a_restart", False),
 ]
 
 

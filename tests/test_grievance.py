@@ -31,6 +31,22 @@ async def ready():
         await asyncio.sleep(0.05)
 
 
+def assert_preview(preview):
+    """The photo as the citizen sees it before sending: a small JPEG that decodes."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from terminal.grievance_service import MAX_PREVIEW_B64, PREVIEW_SIZE
+
+    assert len(preview["jpeg_b64"]) <= MAX_PREVIEW_B64
+    img = Image.open(io.BytesIO(base64.b64decode(preview["jpeg_b64"])))
+    assert img.format == "JPEG"
+    assert img.size == (preview["width"], preview["height"])
+    assert img.width <= PREVIEW_SIZE[0] and img.height <= PREVIEW_SIZE[1]
+
+
 DETAILS = {"department": "PHED", "category": "no_supply", "complaint": "days",
            "description": SECRET_TEXT, "mobile": MOBILE}
 
@@ -59,11 +75,14 @@ async def test_grievance_with_photo_fee_in_cash_and_number_printed(tmp_path, cap
             await asyncio.sleep(0.05)
         state = await write_grievance(citizen, photo="take")
         assert state["lookup"]["draft"]["photo"]["bytes"] > 1000
+        assert_preview(state["lookup"]["draft"]["photo"]["preview"])
         assert (await citizen.send("grievance_photo", action="retake"))["ok"]
 
         assert (await citizen.send("grievance_submit"))["ok"]
         state = await citizen.wait_screen("BILL")
         number = state["lookup"]["grievance_no"]
+        assert "preview" not in state["lookup"]["draft"]["photo"]  # sent: not carried to pay
+        assert h.core.kiosk.citizen.grievances.photo is None
         assert len(number) == 13 and state["session"]["service"] == "grievance"
         assert state["session"]["due_paise"] == 500  # the catalogue's fee, charged by central
         assert state["session"]["provider"] == "SAMPARK"
@@ -207,3 +226,54 @@ async def test_a_hostile_registration_reply_is_never_charged(tmp_path, monkeypat
             assert citizen.state["screen"] == "GRIEVANCE"
             assert citizen.state["session"]["due_paise"] == 0
         assert h.central.payments() == []
+
+
+async def wait_for_camera(h):
+    for _ in range(100):
+        if h.core.kiosk.camera is not None and h.core.kiosk.camera.latest_frame() is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no camera frame")
+
+
+@pytest.mark.parametrize("ending", ["cancel", "timeout"])
+async def test_a_photo_not_sent_is_dropped_when_the_session_ends(tmp_path, ending):
+    """The citizen takes a photo, sees it, then walks away or cancels: the photo and its
+    preview are gone from the kiosk's memory and from the state, and central never had it."""
+    source = FrameSource([face_frame()], fps=20)
+    payment = {"identify_timeout_s": 2} if ending == "timeout" else {}
+    async with KioskHarness(tmp_path, camera_source=source, payment=payment) as h, \
+            h.client() as citizen:
+        await ready()
+        await wait_for_camera(h)
+        state = await write_grievance(citizen, photo="take")
+        assert_preview(state["lookup"]["draft"]["photo"]["preview"])
+        grievances = h.core.kiosk.citizen.grievances
+        assert grievances.photo is not None
+        if ending == "cancel":
+            assert (await citizen.send("cancel"))["ok"]
+        state = await citizen.wait_for(
+            lambda s: s["screen"] in ("CANCELLED", "TIMEOUT")
+            and not ((s["lookup"] or {}).get("draft") or {}).get("photo"), timeout=15)
+        assert grievances.photo is None
+        assert "jpeg_b64" not in str(state)
+        assert h.central.grievances() == []
+        # A new grievance starts with no photo.
+        assert (await citizen.send("finish"))["ok"]
+        assert (await citizen.send("grievance_start"))["ok"]
+        assert grievances.photo is None
+        assert "jpeg_b64" not in str(citizen.state)
+
+
+async def test_skip_after_a_photo_drops_it(tmp_path):
+    source = FrameSource([face_frame()], fps=20)
+    async with KioskHarness(tmp_path, camera_source=source) as h, h.client() as citizen:
+        await ready()
+        await wait_for_camera(h)
+        await write_grievance(citizen, photo="take")
+        assert (await citizen.send("grievance_photo", action="skip"))["ok"]
+        assert citizen.state["lookup"]["draft"]["photo"] is None
+        assert h.core.kiosk.citizen.grievances.photo is None
+        assert (await citizen.send("grievance_submit"))["ok"]
+        await citizen.wait_screen("BILL")
+        assert h.central.grievances()[0]["photo_bytes"] == 0

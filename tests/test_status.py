@@ -40,6 +40,8 @@ async def test_status_by_number_and_printed_slip_with_its_qr(tmp_path):
         assert result["stage_date"] == "2026-11-20"
         assert result["office"] == "Tehsil office, Sanganer, Jaipur"
         assert result["next_step_hi"].startswith("अभी")
+        assert result["stage_hi"] == "तहसीलदार ने जाँच कर ली है"
+        assert result["office_hi"] == "तहसील कार्यालय, सांगानेर, जयपुर"
 
         assert (await citizen.send("status_print"))["ok"]
         assert await h.printer_sim.wait_for_receipts(1, timeout=10)
@@ -107,6 +109,11 @@ async def test_hostile_status_replies_are_refused(tmp_path, monkeypatch):
         {"stage": "Approved\x1b[2J"},
         {"office": "x" * 500},
         {"next_step_en": 42},
+        {"stage_hi": 42},
+        {"stage_hi": "स्वीकृत\x1b[2J"},
+        {"office_hi": "क" * 121},
+        {"office_hi": "Tehsil office"},  # no Hindi in the Hindi field
+        {"stage_hi": ""},
     ]
     async with KioskHarness(tmp_path) as h, h.client() as citizen:
         await ready(h)
@@ -226,3 +233,42 @@ def _pictured(build, terminal) -> list[str]:
     finally:
         receipt_layout._render_png = real
     return seen
+
+
+async def test_an_answer_without_the_hindi_stage_and_office_is_shown_in_english(
+        tmp_path, monkeypatch):
+    """A central that sends no stage_hi / office_hi (an older one): the answer is still shown,
+    the screen falls back to the English stage and office."""
+    from sim.central import services_store
+
+    real = services_store.ServicesStore.application
+
+    def english_only(self, number):
+        reply = real(self, number)
+        del reply["stage_hi"], reply["office_hi"]
+        return reply
+
+    monkeypatch.setattr(services_store.ServicesStore, "application", english_only)
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        await ready(h)
+        assert (await citizen.send("status_start"))["ok"]
+        assert (await citizen.send("status_lookup", number=PENSION))["ok"]
+        state = await citizen.wait_for(lambda s: (s["lookup"] or {}).get("status") == "done")
+        result = state["lookup"]["result"]
+        assert result["stage"] == "Verified by the Tehsildar"
+        assert "stage_hi" not in result and "office_hi" not in result
+
+
+def test_the_status_slip_prints_central_hindi_stage_and_office():
+    """Central's Hindi stage and office go on the slip under the English ones (as pictures:
+    Devanagari is printed as an image); an older central's answer prints without them."""
+    from datetime import UTC, datetime
+
+    from drivers.base import ImageBlock
+    from terminal.status_slip import build_status_slip
+
+    now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    hindi = {**STATUS, "stage_hi": "तहसीलदार ने जाँच ली", "office_hi": "तहसील दफ़्तर, सांगानेर"}
+    pictures = [sum(isinstance(b, ImageBlock) for b in build_status_slip(s, TERMINAL, now=now)
+                    .blocks) for s in (STATUS, hindi)]
+    assert pictures[1] == pictures[0] + 2

@@ -53,7 +53,7 @@ async def start_language(ui: UIProcess, lang: str) -> dict:
 
 # Every tile the reference catalogue's state.home gives, plus the QR receipt check.
 HOME_TILES = {"tile_electricity", "tile_water", "tile_phone", "tile_gas", "tile_application",
-              "tile_status", "tile_certificate", "tile_grievance", "tile_verify"}
+              "tile_status", "tile_certificate", "tile_grievance", "tile_info", "tile_verify"}
 
 
 def drawn_tiles(boxes: dict) -> dict[str, list]:
@@ -113,6 +113,7 @@ async def test_pay_seeded_bill_with_two_notes(tmp_path, lang):
         title = home["texts"]["home_title"]
         assert title == ("आप क्या करना चाहते हैं?" if lang == "hi" else "What would you like to do?")
         await ui.wait("home", tid="tile_status")  # the reference catalogue has arrived
+        await ui.wait("home", tid="tile_info")  # and the scheme pages
         await shot(ui, "home", lang)
 
         await ui.tap("tile_electricity")
@@ -239,6 +240,7 @@ async def test_help_and_coming_soon(tmp_path, lang):
         # Exactly the tiles state.home gives (and the receipt check), each tappable: none
         # that leads nowhere on this machine (issue 14: no dead ends).
         await ui.wait("home", tid="tile_status")
+        await ui.wait("home", tid="tile_info")  # the scheme pages: the last tile to arrive
         boxes = (await ui.cmd(cmd="geom"))["boxes"]
         tiles = drawn_tiles(boxes)
         assert set(tiles) == HOME_TILES
@@ -325,6 +327,7 @@ async def test_degraded_home_when_the_printer_is_out_of_paper(tmp_path, lang):
     async with KioskHarness(tmp_path) as h, screen(h, tmp_path, lang) as ui:
         await start_language(ui, lang)
         await ui.wait("home", tid="tile_status")
+        await ui.wait("home", tid="tile_info")
         h.printer_sim.set_paper("out")
         home = await ui.wait("home", tid="degraded_banner", contains="—", timeout=15)
         banner = home["texts"]["degraded_banner"]
@@ -343,6 +346,7 @@ async def test_degraded_home_when_the_printer_is_out_of_paper(tmp_path, lang):
         # The look-ups still work; a fee cannot be paid, so those tiles are not drawn at all.
         assert boxes["tile_status"][4] is True and boxes["tile_certificate"][4] is True
         assert "tile_grievance" not in boxes and "tile_application" not in boxes
+        assert boxes["tile_info"][4] is True  # reading needs no paper
         check_home_tiles(boxes, 1.0)  # the banner takes room: still no overlap, icons 64 px
         refused = await ui.cmd(cmd="tap", tid="tile_electricity")
         assert not refused["ok"] and "disabled" in refused["error"]
@@ -433,6 +437,7 @@ async def test_layout_scales_and_targets_are_big(tmp_path, size):
         checked = []
         await start_language(ui, "hi")
         await ui.wait("home", tid="tile_status")  # all the catalogue's tiles
+        await ui.wait("home", tid="tile_info")  # and the scheme pages' tile
         for step in ("home", "providers", "identify", "bill", "paying"):
             if step == "providers":
                 await ui.tap("tile_electricity")

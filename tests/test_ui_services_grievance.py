@@ -94,10 +94,15 @@ async def test_grievance_typed_with_photo_fee_paid_and_number_shown(tmp_path, la
         texts = review["texts"]
         assert texts["svc_r_complaint"] == words["typed"]
         assert texts["svc_r_mobile"] == "XXXXXX2345" and MOBILE not in str(texts)
-        assert "photo_retake" in texts and texts["svc_r_photo"].startswith(words["photo_kept"])
+        assert "photo_retake" in texts and texts["svc_photo_note"].startswith(words["photo_kept"])
         assert texts["svc_r_fee"] == words["fee"]
+        geom = await ui.cmd(cmd="geom")
+        x, y, w, hgt, _tappable = geom["boxes"]["svc_photo_preview"]  # the photo itself
+        assert w > 200 and hgt > 150 and y + hgt <= 800 - 104  # big enough, under the header
+        for tid in ("photo_retake", "photo_skip", "grievance_send"):
+            assert geom["boxes"][tid][4], tid
         no_codes(review)
-        await shot(ui, "grievance", "review", lang)
+        await shot(ui, "grievance", "photo-preview", lang)
 
         await ui.tap("grievance_send")
         fee = await ui.wait("service_fee", tid="confirm", timeout=20)

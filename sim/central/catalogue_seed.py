@@ -210,20 +210,24 @@ def gas_bills() -> list[dict[str, Any]]:
     ]
 
 
-# Applications: number -> (service, stage, stage date, office, status, next step en / hi)
+# Applications: number -> (service, stage, stage date, office, status, next step en / hi,
+# stage hi, office hi)
 APPLICATIONS = {
     "2026110400101": ("old_age_pension", "Verified by the Tehsildar", "2026-11-20",
                       "Tehsil office, Sanganer, Jaipur", "in_progress",
                       "Nothing to do now; wait for sanction.",
-                      "अभी कुछ नहीं करना है; स्वीकृति की प्रतीक्षा करें।"),
+                      "अभी कुछ नहीं करना है; स्वीकृति की प्रतीक्षा करें।",
+                      "तहसीलदार ने जाँच कर ली है", "तहसील कार्यालय, सांगानेर, जयपुर"),
     "2026110400102": ("labour_card", "Documents returned", "2026-11-25",
                       "Labour office, Ajmer", "awaiting_citizen",
                       "Upload a clear copy of your bank passbook.",
-                      "बैंक पासबुक की साफ़ प्रति अपलोड करें।"),
+                      "बैंक पासबुक की साफ़ प्रति अपलोड करें।",
+                      "दस्तावेज़ लौटाए गए", "श्रम कार्यालय, अजमेर"),
     "2026110400103": ("ration_card", "Approved", "2026-11-28",
                       "District supply office, Jodhpur", "approved",
                       "Collect the ration card at your e-Mitra.",
-                      "राशन कार्ड अपने ई-मित्र से प्राप्त करें।"),
+                      "राशन कार्ड अपने ई-मित्र से प्राप्त करें।",
+                      "मंज़ूर हो गया", "ज़िला रसद कार्यालय, जोधपुर"),
 }
 
 # Certificates: number -> (type, holder, issued on, issued by, status, details)

@@ -28,6 +28,7 @@ from . import (
     catalogue_routes,
     controls,
     handlers,
+    scheme_routes,
     services_store,
     voucher_routes,
 )
@@ -60,6 +61,7 @@ def _build_app(state: CentralState, close_store: bool) -> web.Application:
     r.add_post("/v1/card/authorisations", handlers.post_card_authorisation)
     catalogue_routes.add_routes(r)  # the catalogue and the citizen services
     application_routes.add_routes(r)
+    scheme_routes.add_routes(r)  # the scheme pages (Information)
     voucher_routes.attach(app)  # voucher terms, release, advance credits
     services_store.attach(app, state.store, state.store.receipt_key, close_with_app=close_store)
     r.add_post("/_sim/fail", controls.sim_fail)

@@ -85,10 +85,11 @@ class ServicesStore:
         row = catalogue_seed.APPLICATIONS.get(number) or self._submitted(number)
         if row is None:
             raise ApiError(404, "not_found", f"no application {number}")
-        service, stage, date, office, status, next_en, next_hi = row
+        service, stage, date, office, status, next_en, next_hi, stage_hi, office_hi = row
         return {"application_no": number, "service": service, "stage": stage,
-                "stage_date": date, "office": office, "status": status,
-                "next_step_en": next_en, "next_step_hi": next_hi}
+                "stage_hi": stage_hi, "stage_date": date, "office": office,
+                "office_hi": office_hi, "status": status, "next_step_en": next_en,
+                "next_step_hi": next_hi}
 
     def certificate(self, number: str, code: str | None) -> dict[str, Any]:
         row = catalogue_seed.CERTIFICATES.get(number)
@@ -116,10 +117,12 @@ class ServicesStore:
         if bill is None or bill["status"] != "paid":
             return (row["service"], "Waiting for the e-Mitra fee", day, "e-Mitra kiosk",
                     "awaiting_citizen", "Pay the application fee at the kiosk.",
-                    "कियोस्क पर आवेदन शुल्क जमा करें।")
+                    "कियोस्क पर आवेदन शुल्क जमा करें।", "ई-मित्र शुल्क बाकी है",
+                    "ई-मित्र कियोस्क")
         return (row["service"], "Submitted", day, "Tehsil office", "in_progress",
                 "Nothing to do now; the office will verify your documents.",
-                "अभी कुछ नहीं करना है; कार्यालय आपके दस्तावेज़ों की जाँच करेगा।")
+                "अभी कुछ नहीं करना है; कार्यालय आपके दस्तावेज़ों की जाँच करेगा।",
+                "आवेदन जमा हो गया", "तहसील कार्यालय")
 
     def submit_application(self, body: dict[str, Any], terminal_id: str,
                            now: float) -> dict[str, Any]:

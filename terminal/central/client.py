@@ -155,9 +155,11 @@ class CentralClient:
         *,
         query: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        max_reply_bytes: int | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Send one signed request. Returns (status, JSON object) for an authenticated 2xx;
-        raises CentralError for everything else (retryable unless a business refusal)."""
+        raises CentralError for everything else (retryable unless a business refusal).
+        `max_reply_bytes`: a larger bound for the one answer that carries a picture."""
         if query:
             path = f"{path}?{urlencode(query)}"
         raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -178,7 +180,7 @@ class CentralClient:
                 method, self.base_url + path, data=raw or None, headers=headers
             ) as response:
                 status = response.status
-                text = await self._read(response, what)
+                text = await self._read(response, what, max_reply_bytes)
                 reply_headers = response.headers
         except TimeoutError as exc:
             raise CentralError(f"central did not answer {what} in time", retryable=True) from exc
@@ -187,8 +189,9 @@ class CentralClient:
         self._authenticate(status, nonce, reply_headers, text, what)
         return self._interpret(status, reply_headers, text, what)
 
-    async def _read(self, response: aiohttp.ClientResponse, what: str) -> bytes:
-        return await read_bounded(response, self.max_reply_bytes, what)
+    async def _read(self, response: aiohttp.ClientResponse, what: str,
+                    limit: int | None = None) -> bytes:
+        return await read_bounded(response, limit or self.max_reply_bytes, what)
 
     def _authenticate(
         self, status: int, nonce: str, headers: Any, body: bytes, what: str

@@ -32,6 +32,7 @@ GRIEVANCE_NO = re.compile(r"[0-9]{13}")
 APPLICATION_NO = re.compile(r"[0-9]{10,16}")
 MAX_DETAILS = 12
 MAX_SHOWN = 120  # characters of any text central sends to be shown or printed
+SCHEME_PAGE_REPLY_BYTES = 384 * 1024  # a picture of up to 200 KB in base64, and its words
 
 
 def _bad(what: str) -> CentralError:
@@ -242,6 +243,18 @@ class ReferenceDialect:
         _, payload = await self.client.request("GET", "/v1/catalogue")
         return payload
 
+    async def scheme_index(self) -> dict[str, Any]:
+        """The raw list of scheme pages: terminal/scheme_pages.py validates it before any use."""
+        _, payload = await self.client.request("GET", "/v1/schemes")
+        return payload
+
+    async def scheme_page(self, code: str) -> dict[str, Any]:
+        """One raw scheme page with its picture (base64, so a larger reply is allowed);
+        validated by terminal/scheme_pages.py."""
+        _, payload = await self.client.request("GET", f"/v1/schemes/{code}",
+                                               max_reply_bytes=SCHEME_PAGE_REPLY_BYTES)
+        return payload
+
     async def application_status(self, application_no: str) -> dict[str, Any]:
         """An application's stage, date, office and next step, checked; CentralError
         code not_found for an unknown number."""
@@ -255,6 +268,9 @@ class ReferenceDialect:
         if out["status"] not in APPLICATION_STATUS:
             raise _bad("an application status that is not one of " + ", ".join(
                 APPLICATION_STATUS))
+        for key in ("stage_hi", "office_hi"):  # optional; terminal/status_service.py checks
+            if key in payload:
+                out[key] = payload[key]
         return out
 
     async def certificate(self, number: str, code: str | None = None) -> dict[str, Any]:
