@@ -98,6 +98,8 @@ class FindProviderScreen(KioskScreen):
         self._app = app
         s = app.s
         self.body.padding, self.body.spacing = (28 * s, 20 * s), 28 * s
+        self.body.orientation = "vertical" if app.portrait else "horizontal"  # keypad below
+        self.keypad.size_hint_x = 1 if app.portrait else 0.8
         self.number_box.height, self.keypad.spacing = 110 * s, 16 * s
         self.back.width = 240 * s
         self.title.text = app.tr("find_provider_title")

@@ -41,10 +41,14 @@ def show_sample(app, state: dict[str, Any], sample, problem: bool) -> None:
     sample.shown = not problem
 
 
-def finder_button(app) -> KButton:
-    """The providers screen's "don't know the company?" button."""
+def offer_finder(app, slot, providers: list[dict[str, Any]]) -> None:
+    """The providers screen's "don't know the company?" button, in the footer between back
+    and help (the list above has no room to spare on a 1280x800 panel), when it can help."""
+    slot.clear_widgets()
+    if not can_find(providers):
+        return
     button = KButton(tid="find_provider", text=app.tr("find_provider_button"),
-                     kind="secondary", tall=100, base=30)
+                     kind="secondary", base=28)
     button.color = list(ACCENT_DARK)
     button.bind(on_release=lambda *_a: app.go_local("find_provider"))
-    return button
+    slot.add_widget(button)

@@ -202,8 +202,7 @@ class ProvidersScreen(KioskScreen):
                                                          two_lines=True)
                 button.bind(on_release=lambda _w, c=code: app.start_session(c))
                 box.add_widget(button)
-            if provider_hint.can_find(providers):  # "don't know the company?"
-                box.add_widget(provider_hint.finder_button(app))
+            provider_hint.offer_finder(app, self.ids.finder_slot, providers)
         self.set_problem(app, app.notice)
 
     def _draw_choices(self, app, tile_plan: home_plan.TilePlan) -> None:

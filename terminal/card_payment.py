@@ -86,9 +86,7 @@ class CardOutcome:
 @dataclass(frozen=True)
 class CardStep:
     """Progress for the screen: insert_card, reading, enter_pin, pin_wrong, pin_invalid,
-    authorising. tries_left: the card's PIN tries left when it said (pin_wrong). timeout_s:
-    how long this step waits for the citizen from now (insert and PIN steps; None otherwise),
-    so the screen can count down the same time the flow gives up at."""
+    authorising; tries_left when the card said (pin_wrong); timeout_s: the step's countdown."""
 
     step: str
     tries_left: int | None = None
@@ -174,7 +172,7 @@ class CardPayment:
         self.last_request: dict[str, Any] | None = None
         self._removed = asyncio.Event()
         self._card: EmvCard | None = None
-        self._insert_timer: asyncio.Timeout | None = None  # set while waiting for the card
+        self._insert_timer: asyncio.Timeout | None = None  # while waiting for the card
 
     # ---------------------------------------------------------------- the flow
 
@@ -235,9 +233,8 @@ class CardPayment:
 
     # ---------------------------------------------------------------- steps
 
-    def _step(
-        self, step: str, tries_left: int | None = None, timeout_s: float | None = None
-    ) -> None:
+    def _step(self, step: str, tries_left: int | None = None,
+              timeout_s: float | None = None) -> None:
         if self.on_step is not None:
             try:
                 self.on_step(CardStep(step, tries_left, timeout_s))
@@ -273,10 +270,8 @@ class CardPayment:
                 await events.aclose()
 
     def more_insert_time(self) -> bool:
-        """The citizen asked for more time while the machine waits for the card: the wait
-        starts again (and the screen is told its new length). Only the insert step: the PIN
-        step's limit (pin_timeout_s) is the PIN-entry security timeout and is not extended;
-        a citizen who runs out of it starts the card payment again, with nothing taken."""
+        """More time while waiting for the card: the wait starts again (the screen is told).
+        Never the PIN's: pin_timeout_s is the PIN-entry security timeout (nothing is taken)."""
         timer = self._insert_timer
         if timer is None:
             return False

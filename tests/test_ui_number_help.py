@@ -12,7 +12,7 @@ import pytest
 
 from screens.drive_client import UIProcess
 from tests.harness import KioskHarness
-from tests.test_ui import shot, start_language, to_identify
+from tests.test_ui import ARTIFACTS, shot, start_language, to_identify
 
 HINDI_PLACE = {"terminal": {"location_hi": "जयपुर कलेक्ट्रेट"}}
 
@@ -85,7 +85,7 @@ async def test_company_found_from_the_first_digits(tmp_path, lang):
             assert "find_pick_JVVNL" not in maybe["texts"]  # "3": only Jodhpur's start so
             await ui.tap("find_key_1")
             sure = await ui.wait("find_provider", tid="find_verdict",
-                                 contains="यह इस कंपनी" if lang == "hi" else "This is")
+                                 contains="यह इस कंपनी" if lang == "hi" else "It is this")
             assert [t for t in sure["texts"] if t.startswith("find_pick_")] == ["find_pick_JdVVNL"]
             await shot(ui, "identify-provider-hint", lang)
             await ui.tap("find_key_delete")
@@ -112,5 +112,35 @@ async def test_company_found_from_the_first_digits(tmp_path, lang):
                 await shot(ui, "bill-devanagari-name", lang)
             else:
                 assert name == "Mo*** La* Ch*******", name
+        finally:
+            await ui.close()
+
+
+async def test_finder_fits_a_portrait_screen(tmp_path):
+    """On a portrait panel the finder's keypad goes below; all of it inside the window, under
+    the header, every key a full-size touch target."""
+    async with KioskHarness(tmp_path) as h:
+        ui = UIProcess(h.session_url, width=800, height=1280, language="hi")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await start_language(ui, "hi")
+            await ui.tap("tile_electricity")
+            await ui.wait("providers", tid="find_provider")
+            await ui.tap("find_provider")
+            await ui.wait("find_provider")
+            for digit in "21":
+                await ui.tap(f"find_key_{digit}")
+            await ui.wait("find_provider", tid="find_pick_JVVNL")
+            geom = await ui.cmd(cmd="geom")
+            (width, height), boxes = geom["window"], geom["boxes"]
+            header_bottom = height - 104
+            for tid, (x, y, w, hgt, tappable) in boxes.items():
+                assert x >= -1 and x + w <= width + 1 and y >= -1, (tid, boxes[tid])
+                if not tid.startswith(("header_", "lang_", "clock")):
+                    assert y + hgt <= header_bottom + 1, (tid, y + hgt)
+                if tappable:
+                    assert min(w, hgt) >= 89, (tid, w, hgt)
+            assert boxes["find_key_1"][1] < boxes["find_pick_JVVNL"][1]  # keypad below
+            await ui.screenshot(ARTIFACTS / "identify-provider-hint-hi-800x1280.png")
         finally:
             await ui.close()
