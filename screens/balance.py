@@ -1,6 +1,12 @@
 """Balanced line breaking for titles: a heading that needs two lines gets two lines of about
-the same length, never a full line and one orphaned word ("आपका बिल देखा जा रहा" / "है").
-Pure arithmetic on measured word widths (no Kivy here); widgets.KLabel measures and applies."""
+the same length, never a full line and one orphaned word ("आपका बिल देखा जा रहा" / "है",
+"Insert your card into the" / "machine"), in Hindi and English alike.
+Pure arithmetic on measured word widths (no Kivy here); widgets.KLabel measures and applies.
+
+Narrowing the wrap width evens the lines, but cannot always save the last word: "Pay by" /
+"card" is already the narrowest two-line wrap. So a title's last two words are also glued with a
+no-break space (glue_last_words): they wrap together, and a line never ends with one word alone.
+Words are split on the plain space only, so a glued pair is measured as one word."""
 
 from __future__ import annotations
 
@@ -39,3 +45,28 @@ def balanced_width(widths: Sequence[float], space: float, limit: float) -> float
         else:
             low = mid
     return high
+
+
+NBSP = "\u00a0"
+GLUE_MAX_CHARS = 18  # a longer last pair is left free: gluing it could not fit a narrow box
+
+
+def words_of(text: str) -> list[str]:
+    """The units the label's wrap moves: split on plain spaces (a no-break space holds)."""
+    return [word for word in text.split(" ") if word]
+
+
+def glue_last_words(text: str) -> str:
+    """The text with its last two words joined by a no-break space, so the wrap can never
+    leave the last word alone on a line. Only for three words or more on one paragraph line
+    (two words alone may take a line each) and a short pair; idempotent."""
+    lines = text.split("\n")
+    last = lines[-1]
+    head, sep, tail = last.rstrip(" ").rpartition(" ")
+    if not sep or NBSP in tail or len(words_of(head)) < 2:
+        return text
+    before_tail = head.rpartition(" ")[2]
+    if len(before_tail) + 1 + len(tail) > GLUE_MAX_CHARS or NBSP in before_tail:
+        return text
+    lines[-1] = f"{head}{NBSP}{tail}"
+    return "\n".join(lines)

@@ -149,7 +149,7 @@ class Driver:
                 tid = getattr(widget, "tid", "")
                 text = getattr(widget, "text", None)
                 if tid and isinstance(text, str) and tid not in found:
-                    found[tid] = text
+                    found[tid] = text.replace("\u00a0", " ")  # a title's glued last words
         overlays = [w for w in Window.children if isinstance(w, ModalView)]
         return {
             "ok": True,
@@ -225,7 +225,8 @@ class Driver:
             if widget is None:
                 return False
             if command.get("contains") is not None:
-                return command["contains"] in getattr(widget, "text", "")
+                shown = str(getattr(widget, "text", "")).replace("\u00a0", " ")
+                return command["contains"] in shown
         return True
 
     async def wait(self, command: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from screens import maint, services_views, views
+from screens import find_provider, maint, services_views, views
 from screens.client import SessionLink
 from screens.i18n import Translator
 from screens.sound import Chime
+from screens.step_timer import asks_locally
 from screens.voice import Voice
 from screens.widgets import register_fonts
 from terminal.api_messages import MAINTENANCE
@@ -29,7 +30,8 @@ from terminal.local_time import DEFAULT_ZONE, clock, known_zone
 log = logging.getLogger("screens")
 
 KV_FILE = Path(__file__).resolve().parent / "layout.kv"
-LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "unavailable", "maintenance")
+LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "find_provider", "unavailable",
+                      "maintenance")
 HINT_SECONDS = 4.0
 TIMED_SCREENS = ("IDENTIFY", "BILL", "PAYING", "CARD")  # the core's deadline runs on these
 COUNTDOWN_FROM_S = 30  # the header shows the seconds left from here down
@@ -46,6 +48,7 @@ class KioskApp(App):
     portrait = BooleanProperty(False)
     lang = StringProperty("hi")
     location = StringProperty("")
+    location_hi = StringProperty("")  # the place in Devanagari, for Hindi screens
     helpline = StringProperty("")
     clock_text = StringProperty("")
     countdown_text = StringProperty("")  # seconds left of a timed step, in the header
@@ -75,6 +78,7 @@ class KioskApp(App):
         self.local_choices: Any = None  # a home tile's services to choose from (home_plan)
         self.unavailable_key: str | None = None
         self.digits = ""
+        self.pending_digits = ""  # screens/provider_hint.py: typed before the session began
         self.pin = ""
         # maintenance: engineer id then PIN on the keypad; the menu's last result
         self.maint_stage = "id"
@@ -115,6 +119,7 @@ class KioskApp(App):
         for cls in views.SCREEN_CLASSES:
             self.sm.add_widget(cls())
         services_views.register(self)  # status, certificate, grievance, application
+        self.sm.add_widget(find_provider.FindProviderScreen())
         self.sm.current = "wait"
         Window.bind(size=self._on_window_size, on_flip=self._on_flip)
         Window.bind(on_touch_down=self._on_any_touch_down, on_touch_up=self._on_any_touch_up)
@@ -173,6 +178,7 @@ class KioskApp(App):
                              if isinstance(seconds, (int, float)) else None)
         terminal = state.get("terminal") or {}
         self.location = terminal.get("location", self.location)
+        self.location_hi = str(terminal.get("location_hi") or "")
         self.helpline = terminal.get("helpline", self.helpline)
         self.zone = known_zone(terminal.get("timezone"), self.zone)
         if state.get("language") in ("hi", "en") and state["language"] != self.lang:
@@ -181,7 +187,9 @@ class KioskApp(App):
         session_id = session.get("session_id")
         if session_id != self._session_id:
             self._session_id = session_id
-            self.digits = ""
+            # a number typed on the provider finder carries into the new session's entry
+            self.digits = self.pending_digits if session_id else ""
+            self.pending_digits = ""
         screen = state.get("screen")
         active = bool((state.get("maintenance") or {}).get("active"))
         if active != self._maint_active:
@@ -293,16 +301,16 @@ class KioskApp(App):
         return max(0, round(self._deadline_at - time.monotonic()))
 
     def _wants_more_time(self) -> bool:
-        """The core asks on the paying screen; on number entry and bill (where the core just
-        ends the session) the screen asks itself, LOCAL_ASK_S before the end."""
+        """The core asks on the paying screen; on number entry, bill and the wait for a card
+        (where the core just ends the step) the screen asks itself, LOCAL_ASK_S before the
+        end. Never on the PIN: its limit is not extended (terminal/card_payment.py)."""
         state = self.state
         if not self.connected or state.get("busy"):
             return False
         if state.get("ask_more_time"):
             return True
         left = self.seconds_left()
-        return state.get("screen") in ("IDENTIFY", "BILL") and left is not None \
-            and left <= LOCAL_ASK_S
+        return asks_locally(state) and left is not None and left <= LOCAL_ASK_S
 
     def _render_more_time(self) -> None:
         if self._wants_more_time():
@@ -322,6 +330,9 @@ class KioskApp(App):
             if left is not None and (left <= COUNTDOWN_FROM_S or self._more_time is not None)
             else ""
         )
+        screen = self.sm.current_screen if self.sm is not None else None
+        if hasattr(screen, "countdown"):
+            screen.countdown(self, left)  # the card PIN's own line (no more time there)
         if self._more_time is None:
             return
         paid = int((self.state.get("session") or {}).get("paid_paise") or 0)

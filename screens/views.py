@@ -10,7 +10,16 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
-from screens import fmt, home_plan, home_tiles, maint, maint_seal
+from screens import (
+    fmt,
+    hindi_text,
+    home_plan,
+    home_tiles,
+    maint,
+    maint_seal,
+    provider_hint,
+    step_timer,
+)
 from screens.content import ATTRACT_HINTS, SCANNER_POSITIONS, VERIFY_VERDICTS
 from screens.home_tiles import HomeTile
 from screens.widgets import (
@@ -72,6 +81,13 @@ class KioskScreen(Screen):
         spinner = self.ids.get("spinner")
         if spinner is not None:
             spinner.start() if on else spinner.stop()
+
+    def show_provider(self, app, state: dict[str, Any], code: str) -> None:
+        """The provider's name in the screen's language with its code small (ids.provider)."""
+        label = self.ids.provider
+        label.markup = True
+        label.text = hindi_text.provider_markup(
+            app, hindi_text.provider_entry(state, code), code, label.font_size)
 
     def set_problem(self, app, key: str | None) -> None:
         label = self.ids.get("message")
@@ -190,12 +206,12 @@ class ProvidersScreen(KioskScreen):
             box.clear_widgets()
             for provider in providers:
                 code = provider.get("code", "")
-                name = provider.get(f"name_{app.lang}") or provider.get("name_en") or code
-                if code and code not in name:
-                    name = f"{name}\n{code}"
-                button = KButton(tid=f"provider_{code}", text=name, kind="secondary", tall=112)
+                button = KButton(tid=f"provider_{code}", kind="secondary", tall=112, markup=True)
+                button.text = hindi_text.provider_markup(app, provider, code, button.font_size,
+                                                         two_lines=True)
                 button.bind(on_release=lambda _w, c=code: app.start_session(c))
                 box.add_widget(button)
+            provider_hint.offer_finder(app, self.ids.finder_slot, providers)
         self.set_problem(app, app.notice)
 
     def _draw_choices(self, app, tile_plan: home_plan.TilePlan) -> None:
@@ -228,18 +244,21 @@ class IdentifyScreen(KioskScreen):
 
     def update(self, app, state: dict[str, Any]) -> None:
         session = session_of(state)
-        self.ids.provider.text = provider_name(app, state, session.get("provider", ""))
+        self.show_provider(app, state, session.get("provider", ""))
         digits = app.digits
         label = self.ids.digits
         if digits:
             label.text = fmt.spaced_digits(digits)
             label.color = (0.09, 0.10, 0.12, 1)
-        else:
+            label.base = 60
+        else:  # the placeholder, smaller: "The number shows here" fits its box in English
             label.text = app.tr("identify_empty")
             label.color = (0.45, 0.46, 0.5, 1)
+            label.base = 36
         self.ids.go.disabled = not digits
         # Problems come back as the failed intent's message key; typing clears them.
         self.set_problem(app, app.notice)
+        provider_hint.show_sample(app, state, self.ids.sample, bool(app.notice))
 
 
 class BillScreen(KioskScreen):
@@ -248,8 +267,9 @@ class BillScreen(KioskScreen):
     def update(self, app, state: dict[str, Any]) -> None:
         session = session_of(state)
         bill = session.get("bill") or {}
+        # the name alone here (in the screen's language): a code would wrap the row
         self.ids.provider.text = provider_name(app, state, session.get("provider", ""))
-        self.ids.name.text = bill.get("consumer_name_masked", "")
+        self.ids.name.text = hindi_text.consumer_name(app, bill)
         self.ids.consumer.text = session.get("consumer_masked", "")
         self.ids.period.text = period_text(app, bill.get("period"))
         self.ids.due_date.text = fmt.date_dmy(bill.get("due_date"))
@@ -390,6 +410,11 @@ class CardScreen(KioskScreen):
             button.bind(on_release=lambda _w, k=item: app.card_key(k))
             grid.add_widget(button)
 
+    def countdown(self, app, seconds: int | None) -> None:
+        """Each second: near the end of the PIN step, how long is left and that no more time
+        can be given there (screens/step_timer.py)."""
+        self.ids.pin_time.text = step_timer.pin_time_text(app, app.state, seconds)
+
     def shown(self, app) -> None:
         self._spin(bool(self.ids.waiting.shown))
 
@@ -452,7 +477,7 @@ class DoneScreen(KioskScreen):
         self.ids.icon.tint = list(self.ids.title.color)
         receipt = None if refused else session.get("receipt_no")
         self.ids.receipt_no.shown = bool(receipt)
-        self.ids.receipt_no.text = f"{app.tr('receipt_no')}: {receipt}" if receipt else ""
+        self.ids.receipt_no.text = hindi_text.receipt_line(app, receipt)
         self.ids.amount.shown = bool(amount)
         self.ids.amount.text = (
             f"{app.tr('paid_towards_bill')}: {fmt.rupees(amount)}" if amount else ""
@@ -580,7 +605,8 @@ class VerifyScreen(KioskScreen):
         kind = result.get("kind")
         if kind == "receipt":
             if result.get("receipt_no"):
-                rows.append(("verify_receipt_no", app.tr("receipt_no"), str(result["receipt_no"])))
+                rows.append(("verify_receipt_no", app.tr("receipt_no"),
+                             hindi_text.receipt_number(app, result["receipt_no"])))
             if result.get("amount_paise") is not None:
                 rows.append(
                     ("verify_amount", app.tr("verify_amount"), fmt.rupees(result["amount_paise"]))

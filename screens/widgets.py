@@ -15,7 +15,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from screens.balance import balanced_width
+from screens.balance import balanced_width, glue_last_words, words_of
 from screens.fmt import script_of
 
 # Colours (WCAG AA on the light background; one accent; red only for problems, green for done).
@@ -113,6 +113,11 @@ class KLabel(Label):
         self._fit()
 
     def on_text(self, *_args) -> None:
+        if self.balance and not self.markup:
+            glued = glue_last_words(self.text)
+            if glued != self.text:
+                self.text = glued  # this handler runs again for the glued text
+                return
         self._pick_font()
         self._wrap()
         self._fit()
@@ -121,6 +126,8 @@ class KLabel(Label):
         self._wrap()
 
     def on_balance(self, *_args) -> None:
+        if self.balance and not self.markup and self.text:
+            self.text = glue_last_words(self.text)
         self._wrap()
 
     def _pick_font(self) -> None:
@@ -143,7 +150,7 @@ class KLabel(Label):
 
         probe = CoreLabel(font_name=self.font_name, font_size=self.font_size, bold=self.bold,
                           font_script_name=self.font_script_name)
-        words = self.text.split()
+        words = words_of(self.text.replace("\n", " "))  # a no-break pair is one word
         widths = [probe.get_extents(word)[0] for word in words]
         space = probe.get_extents("a a")[0] - probe.get_extents("aa")[0]
         # a little slack: the label's own wrap measures whole lines, not word by word

@@ -74,6 +74,8 @@ class SimRig:
             "heartbeat": {"port": 0, "token": self.heartbeat_token},
             "maintenance": {"pin_hash": TEST_PIN_HASH},
             "logging": {"dir": str(self.workdir / "log")},
+            # the simulated site's place in Devanagari too (Hindi screens show no English)
+            "terminal": {"location_hi": "जयपुर कलेक्ट्रेट"},
         }
         for section, values in sections.items():
             config.setdefault(section, {}).update(values)

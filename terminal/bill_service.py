@@ -262,6 +262,10 @@ class BillService:
             "tries_left": step.tries_left,
             "keypad": scrambled_keypad() if asks_pin else None,
         }
+        # the step's own time limit, so the screen counts down to when the flow gives up
+        self.live.deadline = (
+            None if step.timeout_s is None else self.live.clock() + step.timeout_s
+        )
         self.live.say(f"card_{step.step}")
         self.live.changed()
 
@@ -280,11 +284,14 @@ class BillService:
             pin_timeout_s=card["pin_timeout_s"],
             on_step=self._card_step,
         )
+        live.card_more_time = payment.more_insert_time
         try:
             outcome = await payment.run(s.due_paise, txn_id)
         except Exception:
             log.exception("card payment failed")
             outcome = CardOutcome("card_error", "card_error")
+        finally:
+            live.card_more_time = None
         if outcome.approved:
             authorised = E.CardAuthorised(
                 auth_id=outcome.auth_id,

@@ -86,10 +86,11 @@ class CardOutcome:
 @dataclass(frozen=True)
 class CardStep:
     """Progress for the screen: insert_card, reading, enter_pin, pin_wrong, pin_invalid,
-    authorising. tries_left: the card's PIN tries left when it said (pin_wrong)."""
+    authorising; tries_left when the card said (pin_wrong); timeout_s: the step's countdown."""
 
     step: str
     tries_left: int | None = None
+    timeout_s: float | None = None
 
 
 class CardReaderLike(Protocol):
@@ -171,6 +172,7 @@ class CardPayment:
         self.last_request: dict[str, Any] | None = None
         self._removed = asyncio.Event()
         self._card: EmvCard | None = None
+        self._insert_timer: asyncio.Timeout | None = None  # while waiting for the card
 
     # ---------------------------------------------------------------- the flow
 
@@ -231,10 +233,11 @@ class CardPayment:
 
     # ---------------------------------------------------------------- steps
 
-    def _step(self, step: str, tries_left: int | None = None) -> None:
+    def _step(self, step: str, tries_left: int | None = None,
+              timeout_s: float | None = None) -> None:
         if self.on_step is not None:
             try:
-                self.on_step(CardStep(step, tries_left))
+                self.on_step(CardStep(step, tries_left, timeout_s))
             except Exception:  # the screen's trouble must not lose the payment
                 log.exception("card payment on_step callback failed")
 
@@ -248,10 +251,11 @@ class CardPayment:
     async def _wait_for_card(self) -> None:
         if self.reader.card_present():
             return
-        self._step("insert_card")
+        self._step("insert_card", timeout_s=self.insert_timeout_s)
         events = self.reader.events()
         try:
-            async with asyncio.timeout(self.insert_timeout_s):
+            async with asyncio.timeout(self.insert_timeout_s) as timer:
+                self._insert_timer = timer
                 # the reader's state is updated before each event is queued, so card_present()
                 # after any event tells the truth even about stale events in the queue
                 while not self.reader.card_present():
@@ -261,8 +265,19 @@ class CardPayment:
         except StopAsyncIteration:  # the reader was closed
             raise self._stop("card_error", "card_reader_fault", reason="reader_closed") from None
         finally:
+            self._insert_timer = None
             with contextlib.suppress(Exception):
                 await events.aclose()
+
+    def more_insert_time(self) -> bool:
+        """More time while waiting for the card: the wait starts again (the screen is told).
+        Never the PIN's: pin_timeout_s is the PIN-entry security timeout (nothing is taken)."""
+        timer = self._insert_timer
+        if timer is None:
+            return False
+        timer.reschedule(asyncio.get_running_loop().time() + self.insert_timeout_s)
+        self._step("insert_card", timeout_s=self.insert_timeout_s)
+        return True
 
     async def _watch_removal(self) -> None:
         """Sets _removed when the card leaves (or the reader goes) while the payment runs."""
@@ -324,14 +339,14 @@ class CardPayment:
         raise self._stop("cancelled", "card_pin_timeout", reason="pin_timeout")
 
     async def _pin_dialogue(self) -> None:
-        self._step("enter_pin")
+        self._step("enter_pin", timeout_s=self.pin_timeout_s)
         for _ in range(self.max_pin_prompts):
             pin = await self._ask_pin()
             if pin is None:
                 raise self._stop("cancelled", "card_cancelled", reason="cancelled")
             if not _pin_well_formed(pin):
                 del pin
-                self._step("pin_invalid")
+                self._step("pin_invalid", timeout_s=self.pin_timeout_s)
                 continue
             result = await self._card_call(self.reader.verify_pin(pin))
             del pin
@@ -339,7 +354,7 @@ class CardPayment:
                 return
             if result.blocked or result.tries_left == 0:
                 raise self._stop("pin_blocked", "card_pin_blocked", reason="pin_blocked")
-            self._step("pin_wrong", result.tries_left)
+            self._step("pin_wrong", result.tries_left, self.pin_timeout_s)
         raise self._stop("cancelled", "card_pin_too_many", reason="pin_prompts_exhausted")
 
     async def _authorise(self, request: dict[str, Any]) -> CardOutcome:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from terminal import number_hint
 from terminal.catalogue_builtin import BUILTIN
 from terminal.form_engine import FormError, check_definition, check_documents, safe_pattern
 
@@ -143,6 +144,12 @@ def _provider(raw: dict[str, Any], services: Mapping[str, Any]) -> dict[str, Any
     # voucher the overshoot becomes (terminal/advance_credit.py). Missing is refused: a
     # provider whose notes must be exact says 0.
     out["max_overshoot_paise"] = _int(raw, "max_overshoot_paise", where, 0, MAX_OVERSHOOT_PAISE)
+    try:  # optional: where the number is on the bill, the first digits of its numbers
+        hint = number_hint.check(raw.get("number_hint"))
+    except number_hint.NumberHintError as exc:
+        raise _fail(where, str(exc)) from None
+    if hint is not None:
+        out["number_hint"] = hint
     return out
 
 
@@ -319,6 +326,11 @@ def providers_for(service_code: str) -> list[str]:
     return [code for code, p in _current["providers"].items() if p["service"] == service_code]
 
 
+def _hint_of(code: str) -> dict[str, Any]:
+    hint = _current["providers"][code].get("number_hint")
+    return {"number_hint": hint} if hint else {}
+
+
 def catalogue() -> list[dict]:
     """The bill services as the screen has always had them (state.catalogue)."""
     return [
@@ -327,7 +339,8 @@ def catalogue() -> list[dict]:
             "name_en": names["en"],
             "name_hi": names["hi"],
             "providers": [
-                {"code": c, "name_en": PROVIDERS[c]["en"], "name_hi": PROVIDERS[c]["hi"]}
+                {"code": c, "name_en": PROVIDERS[c]["en"], "name_hi": PROVIDERS[c]["hi"],
+                 **_hint_of(c)}
                 for c in providers_for(code)
             ],
         }

@@ -77,6 +77,7 @@ class Bill(JournalEvent):
     period: str = ""
     due_date: str = ""
     status: str = "unpaid"
+    consumer_name_hi: str = ""
 
 
 @_kind("credit")

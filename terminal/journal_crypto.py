@@ -44,6 +44,7 @@ _name: Callable[[str], str] = mask_name
 PERSONAL_FIELDS: dict[str, tuple[Callable[[str], str] | None, bool]] = {
     "consumer_number": (_digits, True),
     "consumer_name": (_name, False),
+    "consumer_name_hi": (_name, False),
     "name": (_name, False),
     "mobile": (_digits, True),
     "mobile_number": (_digits, True),

@@ -101,6 +101,8 @@ class LiveSession:
         self.deadline: float | None = None  # when the current step times out (clock())
         self.busy = False  # waiting on central for the citizen
         self.card_state: dict | None = None  # step, tries_left, keypad of a card payment
+        # the running card payment's "more time" (CardPayment.more_insert_time), or None
+        self.card_more_time: Callable[[], bool] | None = None
         self.lookup: dict | None = None  # a QR check on the home screen, or None
         self.lookup_in_flight = False  # one bill lookup per session at a time
         self.presence = False  # a face in front of the machine (wakes the attract screen)
@@ -130,6 +132,11 @@ class LiveSession:
             self.deadline = self.clock() + pay["cash_idle_timeout_s"]
         elif s.state in ENDED:
             self.deadline = self.clock() + pay["done_screen_s"]
+        elif s.state == State.CARD:
+            # The card flow times its own steps (bill_service._card_step sets the deadline);
+            # a tap restarts only the wait for the card, never the PIN's security timeout.
+            if self.card_more_time is not None:
+                self.card_more_time()
         else:
             self.deadline = None
 

@@ -36,7 +36,9 @@ PERSONAL_NUMBER_FIELDS = frozenset({
     "consumer", "consumer_number", "mobile", "mobile_number", "phone", "phone_number",
     "aadhaar", "aadhaar_number", "pan", "card_number", "account", "bill_id",
 })
-PERSONAL_NAME_FIELDS = frozenset({"name", "consumer_name", "holder", "card_holder"})
+PERSONAL_NAME_FIELDS = frozenset(
+    {"name", "consumer_name", "consumer_name_hi", "holder", "card_holder"}
+)
 
 
 def mask_digits(value: str, keep: int = 4) -> str:

@@ -63,6 +63,7 @@ class Bill:
     due_paise: int
     due_date: str
     status: str = "unpaid"
+    consumer_name_hi: str = ""  # the name in Devanagari when central keeps one
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Bill:

@@ -16,6 +16,7 @@ from terminal.catalogue_cache import home_view
 from terminal.device_board import USABLE, services  # noqa: F401 - the rule lives on the board
 from terminal.live_session import LiveSession
 from terminal.logs import mask_digits, mask_name
+from terminal.name_mask import shown_name_hi
 from terminal.part_payment import offer as part_offer
 from terminal.session import Session, State
 from terminal.sms_receipt import sms_view
@@ -55,6 +56,7 @@ def session_view(
         if bill is None
         else {
             "consumer_name_masked": mask_name(bill.consumer_name),
+            "consumer_name_hi_masked": shown_name_hi(bill.consumer_name_hi),
             "period": bill.period,
             "due_paise": bill.due_paise,
             "due_date": bill.due_date,
@@ -139,6 +141,7 @@ def snapshot(
         "terminal": {
             "id": terminal["id"],
             "location": terminal["location"],
+            "location_hi": terminal.get("location_hi") or "",
             "helpline": terminal["helpline"],
         },
         "catalogue": catalogue.catalogue(),

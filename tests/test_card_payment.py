@@ -337,7 +337,8 @@ async def pay(
     task = asyncio.create_task(payment.run(amount_paise, "T-RJ-JPR-0001-000042"))
     if insert is not None:
         await asyncio.sleep(0.05)
-        assert steps[:1] == [CardStep("insert_card")]  # it waits for the card
+        # it waits for the card, and says how long (the screen's countdown)
+        assert steps[:1] == [CardStep("insert_card", timeout_s=payment.insert_timeout_s)]
         await asyncio.to_thread(insert)
     return await asyncio.wait_for(task, 20), payment, steps
 

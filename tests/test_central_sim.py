@@ -161,11 +161,13 @@ async def test_seeded_bills(central, http, provider, consumer, due, service):
         "service",
         "consumer_number",
         "consumer_name",
+        "consumer_name_hi",  # the name in Devanagari (issue 14), "" when none
         "period",
         "due_paise",
         "due_date",
         "status",
     }
+    assert bill["consumer_name_hi"] and "\u0900" <= bill["consumer_name_hi"][0] <= "\u097f"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ paid by card with the masked number. A declined card returns to the bill with th
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 
@@ -56,7 +57,7 @@ async def keypad_shown(h: KioskHarness, ui: UIProcess) -> list[str]:
     boxes = geom["boxes"]
     header_bottom = geom["window"][1] - 104
     for tid, (_x, y, _w, hgt, _tappable) in boxes.items():
-        if not tid.startswith(("header_", "lang_", "clock")):
+        if not tid.startswith(("header_", "lang_", "clock", "countdown")):
             assert y + hgt <= header_bottom + 1, (tid, y + hgt)  # nothing under the header
     centres = {d: (boxes[f"card_key_{d}"][0], boxes[f"card_key_{d}"][1]) for d in keypad}
     # 3x3, then [delete, last digit, continue]: rows top to bottom, left to right
@@ -156,5 +157,73 @@ async def test_cancel_while_waiting_for_the_card(tmp_path, pcscd):
             await ui.tap("cancel")
             await ui.wait("bill", timeout=15)
             assert h.core.kiosk.session.state.value == "BILL"
+        finally:
+            await ui.close()
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+async def test_card_insert_counts_down_and_gives_more_time(tmp_path, pcscd, lang):
+    """The wait for the card shows the header countdown, asks "more time?" before it gives up;
+    "more time" restarts the core's own wait (not just the screen's), "No, finish" goes back to
+    the bill with nothing taken."""
+    card = {"card": {**CARD["card"], "insert_timeout_s": 27}}
+    async with KioskHarness(tmp_path, **card) as h:
+        ui = UIProcess(h.session_url, language=lang)
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await open_bill(ui, lang)
+            await ui.tap("pay_card")
+            unit = "सेकंड" if lang == "hi" else " s"
+            counting = await ui.wait("card", tid="countdown", contains=unit, timeout=15)
+            assert counting["texts"]["card_insert"]
+            assert h.core.kiosk.live.deadline is not None  # the core sends the step's deadline
+            await ui.screenshot(ARTIFACTS / f"card-insert-countdown-{lang}.png")
+            asked = await ui.wait("card", modal="MoreTimeView", timeout=20)
+            assert asked["texts"]["more_time_finish"] == (
+                "नहीं, खत्म करें" if lang == "hi" else "No, finish")
+            await ui.screenshot(ARTIFACTS / f"card-insert-more-time-{lang}.png")
+            before = h.core.kiosk.live.deadline
+            await ui.tap("more_time")
+            await ui.wait("card", modal="")
+            assert h.core.kiosk.live.deadline > before + 5  # the card flow's own wait restarted
+            # past the first wait's end: still waiting for the card, not timed out
+            await asyncio.sleep(max(0.0, before - h.core.kiosk.clock()) + 1)
+            assert h.core.kiosk.session.state.value == "CARD"
+            await ui.wait("card", modal="MoreTimeView", timeout=25)
+            await ui.tap("more_time_finish")
+            await ui.wait("bill", timeout=15)
+            assert h.central.payments() == []
+        finally:
+            await ui.close()
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+async def test_pin_counts_down_and_says_it_cannot_be_extended(tmp_path, pcscd, emulators, lang):
+    """The PIN step counts down to the card flow's PIN timeout and says that time cannot be
+    made longer (the PIN-entry security timeout); it never offers "more time", and when the
+    time runs out the bill comes back with nothing taken."""
+    card = {"card": {**CARD["card"], "pin_timeout_s": 24}}
+    async with KioskHarness(tmp_path, **card) as h:
+        ui = UIProcess(h.session_url, language=lang)
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await open_bill(ui, lang)
+            await ui.tap("pay_card")
+            await ui.wait("card", tid="card_insert")
+            emulators("--pin", PIN_OK)
+            await keypad_shown(h, ui)
+            await type_pin(ui, "12")
+            line = await ui.wait("card", tid="card_pin_time", contains="(", timeout=15)
+            assert ("यह समय बढ़ नहीं सकता" if lang == "hi" else "cannot be extended") in (
+                line["texts"]["card_pin_time"])
+            assert line["texts"]["countdown"]
+            await ui.screenshot(ARTIFACTS / f"card-pin-countdown-{lang}.png")
+            for _ in range(8):  # under LOCAL_ASK_S: still no "more time?" on the PIN
+                await asyncio.sleep(1)
+                assert not (await ui.texts()).get("modal")
+            back = await ui.wait("bill", tid="message", timeout=30)
+            assert ("पिन के लिए समय" if lang == "hi" else "Time for the PIN") in (
+                back["texts"]["message"])
+            assert h.central.payments() == []
         finally:
             await ui.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import seed
 
-VERSION = "2026.12.3"
+VERSION = "2026.12.4"
 GRIEVANCE_PROVIDER = "SAMPARK"  # the grievance fee is a bill of Rajasthan Sampark's
 APPLICATION_PROVIDER = "RJSJE"  # the pension application's fee: the department's bill
 # max_overshoot_paise: how far the last note may go past what is due. Electricity and water take
@@ -65,15 +65,18 @@ PROVIDERS = [
     {"code": "JVVNL", "service": "electricity", **_names(
         "Jaipur Vidyut Vitran Nigam (JVVNL)", "जयपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": ADVANCE_OVERSHOOT},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT,
+     "number_hint": {"prefixes": ["21"], "box": [0.52, 0.2, 0.42, 0.16]}},
     {"code": "AVVNL", "service": "electricity", **_names(
         "Ajmer Vidyut Vitran Nigam (AVVNL)", "अजमेर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": ADVANCE_OVERSHOOT},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT,
+     "number_hint": {"prefixes": ["11"], "box": [0.06, 0.2, 0.42, 0.16]}},
     {"code": "JdVVNL", "service": "electricity", **_names(
         "Jodhpur Vidyut Vitran Nigam (JdVVNL)", "जोधपुर विद्युत वितरण निगम"),
      "consumer_number": _ELECTRICITY, "partial_payment": False, "advance_payment": True,
-     "max_overshoot_paise": ADVANCE_OVERSHOOT},
+     "max_overshoot_paise": ADVANCE_OVERSHOOT,
+     "number_hint": {"prefixes": ["31"], "box": [0.52, 0.42, 0.42, 0.16]}},
     {"code": "PHED", "service": "water", **_names(
         "Public Health Engineering Dept. (PHED)", "जन स्वास्थ्य अभियांत्रिकी विभाग"),
      "consumer_number": _rule("^[0-9]{6,16}$", 6, 16), "partial_payment": True,

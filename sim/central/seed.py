@@ -84,6 +84,22 @@ _BILLS: list[tuple[str, str, str, str, int, str, str]] = [
 ]
 
 
+# The account holder's name as the utility also keeps it in Devanagari (the kiosk shows it,
+# masked, on Hindi screens). Not every bill has one: Kavita Meena's and Anita Bishnoi's do not,
+# so the Latin fallback is exercised too.
+NAMES_HI = {
+    "Ramesh Kumar": "रमेश कुमार",
+    "Sunita Devi": "सुनीता देवी",
+    "Mohan Lal Choudhary": "मोहन लाल चौधरी",
+    "Geeta Sharma": "गीता शर्मा",
+    "Abdul Rahman": "अब्दुल रहमान",
+    "Vikram Singh Rathore": "विक्रम सिंह राठौड़",
+    "Pooja Jain": "पूजा जैन",
+    "Bhanwar Lal": "भंवर लाल",
+    "Suresh Yadav": "सुरेश यादव",
+}
+
+
 def bill_id(provider: str, consumer_number: str, period: str) -> str:
     return f"B-{provider.upper()}-{consumer_number}-{period.replace('-', '')}"
 
@@ -101,6 +117,7 @@ def seed_bills() -> list[dict[str, Any]]:
                 "service": service,
                 "consumer_number": consumer,
                 "consumer_name": name,
+                "consumer_name_hi": NAMES_HI.get(name, ""),
                 "period": period,
                 "due_paise": due,
                 "due_date": due_date,

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS bills (
     service         TEXT NOT NULL,
     consumer_number TEXT NOT NULL,
     consumer_name   TEXT NOT NULL,
+    consumer_name_hi TEXT NOT NULL DEFAULT '',
     period          TEXT NOT NULL,
     due_paise       INTEGER NOT NULL,
     due_date        TEXT NOT NULL,
@@ -136,9 +137,19 @@ def canonical(body: dict[str, Any]) -> str:
 
 
 _BILL_FIELDS = (
-    "bill_id, provider, service, consumer_number, consumer_name, period, due_paise, due_date, "
-    "status"
+    "bill_id, provider, service, consumer_number, consumer_name, consumer_name_hi, period, "
+    "due_paise, due_date, status"
 )
+_BILL_INSERT = (
+    f"INSERT OR IGNORE INTO bills ({_BILL_FIELDS}) VALUES "
+    "(:bill_id, :provider, :service, :consumer_number, :consumer_name, :consumer_name_hi, "
+    ":period, :due_paise, :due_date, :status)"
+)
+
+
+def _bill_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A bill row with the optional Devanagari name (most callers give only the Latin one)."""
+    return {"consumer_name_hi": "", **row}
 _PAYMENT_FIELDS = (
     "txn_id, receipt_no, verification, bill_id, provider, consumer_number, amount_paise, "
     "tendered_paise, notes, paid_at, voucher_id, voucher_paise, terminal_id, received_at"
@@ -166,24 +177,19 @@ class CentralStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        with self._tx() as db:
-            db.executemany(
-                f"INSERT OR IGNORE INTO bills ({_BILL_FIELDS}) VALUES "
-                "(:bill_id, :provider, :service, :consumer_number, :consumer_name, :period, "
-                ":due_paise, :due_date, :status)",
-                seed.seed_bills(),
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(bills)")}
+        if "consumer_name_hi" not in columns:  # a database made before the Devanagari name
+            self._db.execute(
+                "ALTER TABLE bills ADD COLUMN consumer_name_hi TEXT NOT NULL DEFAULT ''"
             )
+        with self._tx() as db:
+            db.executemany(_BILL_INSERT, [_bill_row(r) for r in seed.seed_bills()])
             db.execute("INSERT OR IGNORE INTO counters (name, value) VALUES ('receipt', 0)")
 
     def add_bills(self, rows: list[dict[str, Any]]) -> None:
         """More bills, shaped like seed.seed_bills() rows (bench and tests need thousands)."""
         with self._tx() as db:
-            db.executemany(
-                f"INSERT OR IGNORE INTO bills ({_BILL_FIELDS}) VALUES "
-                "(:bill_id, :provider, :service, :consumer_number, :consumer_name, :period, "
-                ":due_paise, :due_date, :status)",
-                rows,
-            )
+            db.executemany(_BILL_INSERT, [_bill_row(r) for r in rows])
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from terminal.central.client import CentralClient, CentralError
+from terminal.name_mask import shown_name_hi
 from terminal.session import Bill
 
 
@@ -80,6 +81,9 @@ def _check_bill(payload: dict[str, Any], provider: str, consumer_number: str) ->
         consumer_number=consumer_number,
         due_paise=payload["due_paise"],
         status=status,
+        # optional, and only cosmetic: anything but short Devanagari text is dropped, not shown
+        consumer_name_hi=payload["consumer_name_hi"] if shown_name_hi(
+            payload.get("consumer_name_hi")) else "",
         **text,
     )
 
