@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter, StatusChanged
 from terminal import events as E
+from terminal.accessibility import Accessibility, ScaledTimeouts
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
@@ -103,6 +104,12 @@ class Kiosk(LiveFields, BoardFields):
         )
         self.board.subscribe(self._device_changed)
         self.live = LiveSession(clock, config["payment"], self._changed)
+        # Accessibility mode: the session's step timeouts, read through ScaledTimeouts, grow.
+        ui = config.get("ui") or {}
+        self.accessibility = Accessibility(
+            self.live, ui.get("accessibility", False), ui.get("accessibility_timeout_factor", 2.0)
+        )
+        self.live.payment = ScaledTimeouts(config["payment"], self.accessibility)
         pay = config["payment"]
         self.cash = CashIntake(
             acceptor, journal, self.live, self.storage, self,
@@ -120,7 +127,7 @@ class Kiosk(LiveFields, BoardFields):
         )
         self.bills = BillService(
             central, journal, self.live, self.cash, self,
-            config=config, printer=printer, card_reader=lambda: self.card_reader,
+            config={**config, "card": ScaledTimeouts(config["card"], self.accessibility)}, printer=printer, card_reader=lambda: self.card_reader,
             services=self.services, set_device=self.board.set,
         )
         self.qr = QrLookup(central, journal, self.live, self.bills,
@@ -132,6 +139,7 @@ class Kiosk(LiveFields, BoardFields):
             "maintenance": self._intent_maintenance,
         }
         self.register(self.bills)
+        self.register(self.accessibility)
         self.register(self.qr)
         self.register(money_flows(self))  # vouchers taken back, SMS receipts, reprints
         self.citizen = CitizenServices(self)  # catalogue; status, certificates, grievances
@@ -188,6 +196,7 @@ class Kiosk(LiveFields, BoardFields):
     def changed(self) -> None:
         """Push a fresh snapshot to every listener (the screen, maintenance's device watch)."""
         self._seq += 1
+        self.accessibility.observe()  # a session ended: back to the site's default
         snap = self.snapshot()
         for listener in list(self._listeners):
             try:
@@ -200,7 +209,7 @@ class Kiosk(LiveFields, BoardFields):
     # ------------------------------------------------------------------ what the screen sees
 
     def snapshot(self) -> dict[str, Any]:
-        return snapshot_view(
+        state = snapshot_view(
             seq=self._seq,
             live=self.live,
             now=self.clock(),
@@ -211,6 +220,8 @@ class Kiosk(LiveFields, BoardFields):
             maintenance=maintenance_view(self.maintenance),
             accepted_now_paise=self.cash.notes_allowed_now(),
         )
+        state["accessibility"] = self.accessibility.view()
+        return state
 
     # ------------------------------------------------------------------ intents
 
@@ -387,7 +398,7 @@ class Kiosk(LiveFields, BoardFields):
         elif s.state == State.PAYING:
             if not live.ask_more_time:
                 live.ask_more_time = True
-                live.deadline = self.clock() + self.config["payment"]["more_time_timeout_s"]
+                live.deadline = self.clock() + live.payment["more_time_timeout_s"]
             elif s.paid_paise > 0:
                 await self.settle(s)  # the citizen left with cash in: a voucher, never a loss
             else:
