@@ -103,6 +103,7 @@ class AccessibleApp:
     def on_accessible(self, *_args) -> None:
         PALETTE.high_contrast(self.accessible)
         self.scale_type()
+        self.render()  # the screens' own colours (set in update) over the palette's
 
     def accessibility_from_state(self, state: dict[str, Any]) -> None:
         self.accessible = mode_of(state)

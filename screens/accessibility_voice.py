@@ -72,7 +72,9 @@ def sentences(before: Seen, now: Seen, state: dict[str, Any], lang: str,
     if now.returned is not None and (now.returned != before.returned or not same_session):
         note_paise, key = now.returned
         note = spoken_amount(int(note_paise or 0), lang, tr)
-        said.append(tr("voice_note_back", lang, note=note))
+        # a note the acceptor could not read has no value to say
+        said.append(tr("voice_note_back", lang, note=note) if note_paise
+                    else tr("voice_note_back_any", lang))
         reason = REASON_KEYS.get(str(key))
         if reason:
             said.append(tr(reason, lang, note=note, due=spoken_amount(remaining, lang, tr)))

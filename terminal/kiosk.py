@@ -125,9 +125,10 @@ class Kiosk(LiveFields, BoardFields):
             stop_intake=self.cash.update_acceptor,
             on_cash_settled=self._audit_photo,
         )
+        slowed_card = {**config, "card": ScaledTimeouts(config["card"], self.accessibility)}
         self.bills = BillService(
             central, journal, self.live, self.cash, self,
-            config={**config, "card": ScaledTimeouts(config["card"], self.accessibility)}, printer=printer, card_reader=lambda: self.card_reader,
+            config=slowed_card, printer=printer, card_reader=lambda: self.card_reader,
             services=self.services, set_device=self.board.set,
         )
         self.qr = QrLookup(central, journal, self.live, self.bills,
