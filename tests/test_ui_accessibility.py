@@ -18,11 +18,11 @@ from PIL import Image
 
 from screens.drive_client import UIProcess
 from tests.harness import KioskHarness
-from tests.test_ui import BILL, shot, start_language
+from tests.test_ui import ARTIFACTS, BILL, shot, start_language
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 TIMEOUTS = {"identify_timeout_s": 100, "cash_idle_timeout_s": 100}
-ON = {"hi": "बड़े अक्षर: चालू", "en": "Large text: on"}
+ON = {"hi": "छोटे अक्षर", "en": "Smaller text"}  # the button offers the way back
 SAID = {
     "hi": ("नोट डालें। और डालने हैं 640 रुपये।", "आपने डाले 500 रुपये। और डालने हैं 140 रुपये।",
            "अपनी रसीद लें"),
@@ -145,9 +145,9 @@ async def test_attract_button_and_listen_button(tmp_path, monkeypatch):
             assert attract["texts"]["a11y"] == "बड़े अक्षर  ·  Large text"
             await shot(ui, "accessibility-attract", "hi")
             await ui.tap("a11y")  # like any tap on the attract screen, it starts: home, large
-            await ui.wait("home", tid="a11y", contains="चालू")
+            await ui.wait("home", tid="a11y", contains="छोटे अक्षर")
             assert spoken(voice_log) == []  # the site has voice off: silent until asked
-            await ui.tap("listen")
+            await ui.tap("header_listen")
             for _ in range(30):
                 if spoken(voice_log):
                     break
@@ -157,5 +157,30 @@ async def test_attract_button_and_listen_button(tmp_path, monkeypatch):
             await ui.wait("home", tid="a11y", contains="बड़े अक्षर")
             home = await ui.texts()
             assert home["texts"]["a11y"] == "बड़े अक्षर"
+        finally:
+            await ui.close()
+
+
+@pytest.mark.parametrize("size", [(800, 1280), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_large_text_fits_a_portrait_panel(tmp_path, size):
+    """The footer's button shares a portrait panel's 800 px with back and help; the tiles and
+    the paying screen keep inside the window and below the header at the larger type."""
+    async with KioskHarness(tmp_path) as h:
+        ui = UIProcess(h.session_url, width=size[0], height=size[1], language="hi")
+        await ui.start(log_dir=tmp_path / "ui")
+        try:
+            await start_language(ui, "hi")
+            await ui.tap("a11y")
+            await ui.wait("home", tid="a11y", contains=ON["hi"])
+            await asyncio.sleep(0.3)
+            geom = await ui.cmd(cmd="geom")
+            width, height = geom["window"]
+            header_bottom = height - 104 * min(size) / 800
+            for tid, (x, y, w, hgt, _tappable) in geom["boxes"].items():
+                assert x >= -1 and y >= -1, (tid, x, y)
+                assert x + w <= width + 1 and y + hgt <= height + 1, (tid, x, y, w, hgt)
+                if not tid.startswith(("header_", "lang_", "clock")):
+                    assert y + hgt <= header_bottom + 1, (tid, y + hgt, header_bottom)
+            await ui.screenshot(ARTIFACTS / f"accessibility-home-hi-{size[0]}x{size[1]}.png")
         finally:
             await ui.close()
