@@ -16,6 +16,8 @@ from screens.home_plan import grid_shape
 from screens.widgets import WHITE, Icon, font_for
 
 TITLE_BASES = (34, 32, 30, 28)  # px at 1280x800 before the Hindi +15 %; 28: body text
+# Large text (accessibility mode, type x 1.25) where 28 does not fit: still as big as normal's 30
+LARGE_TEXT_BASES = (26, 24)
 TALL_ENOUGH = 180  # px at 1280x800: below this a tile puts its icon beside its words
 WIDE_RATIO = 1.7  # a tile this much wider than tall also puts it beside them
 
@@ -88,10 +90,16 @@ class HomeTile(ButtonBehavior, BoxLayout):
     soon = BooleanProperty(False)
     wide = BooleanProperty(False)  # icon beside the words
     title_base = NumericProperty(TITLE_BASES[0])
+    sub_base = NumericProperty(26)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.bind(size=self._fit, title=self._fit, subtitle=self._fit, wide=self._fit)
+        from kivy.app import App
+
+        app = App.get_running_app()
+        if app is not None:
+            app.bind(k=self._fit)  # larger type (accessibility mode): fit the title again
 
     def _fit(self, *_args) -> None:
         """The largest title size at which title and subtitle fit the room the words have."""
@@ -111,11 +119,18 @@ class HomeTile(ButtonBehavior, BoxLayout):
             room_w = self.width - 2 * self.padding[0]
             room_h = inner_h - self.spacing - 64 * s  # the icon keeps 64 px at least
         pad = (2 if self.wide else 8) * s  # each label's own
-        sub_h = text_height(self.subtitle, 26 * k, room_w, bold=False) + pad
-        for base in TITLE_BASES:
-            if text_height(self.title, base * k, room_w, bold=True) + pad + sub_h <= room_h:
-                break
+        large = bool(getattr(app, "accessible", False))
+        # large text: smaller steps, never below normal text's own size
+        for sub_base in (26, 22) if large else (26,):
+            sub_h = text_height(self.subtitle, sub_base * k, room_w, bold=False) + pad
+            for base in (*TITLE_BASES, *(LARGE_TEXT_BASES if large else ())):
+                if text_height(self.title, base * k, room_w, bold=True) + pad + sub_h <= room_h:
+                    break
+            else:
+                continue
+            break
         self.title_base = base
+        self.sub_base = sub_base
 
 
 def text_height(text: str, size: float, width: float, bold: bool) -> float:

@@ -18,11 +18,11 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from screens import find_provider, maint, services_views, views
+from screens.accessibility import AccessibleApp
 from screens.client import SessionLink
 from screens.i18n import Translator
 from screens.sound import Chime
 from screens.step_timer import asks_locally
-from screens.voice import Voice
 from screens.widgets import register_fonts
 from terminal.api_messages import MAINTENANCE
 from terminal.local_time import DEFAULT_ZONE, clock, known_zone
@@ -41,7 +41,7 @@ LONG_PRESS_S = 3.0
 CORNER_FRACTION = 0.1
 
 
-class KioskApp(App):
+class KioskApp(AccessibleApp, App):
     # layout scale (1.0 at 1280x800), type scale (plus 15 % for Devanagari), orientation
     s = NumericProperty(1.0)
     k = NumericProperty(1.15)
@@ -67,7 +67,7 @@ class KioskApp(App):
         self.zone = known_zone((config.get("terminal") or {}).get("timezone"), DEFAULT_ZONE)
         self.idle_return_s = float(ui.get("idle_return_s", 60))
         self.pin_shuffle = bool(ui.get("pin_shuffle", False))
-        self.voice = Voice(bool(ui.get("voice", False)), str(ui.get("voice_engine", "espeak-ng")))
+        self.setup_voice(ui)  # voice guidance and its listen button (screens/accessibility.py)
         self.link = SessionLink(url, self.on_state, self.on_connection)
         self.chime = Chime()
         self._card_done_for: str | None = None
@@ -148,14 +148,14 @@ class KioskApp(App):
         return self.translator.has(key, self.lang)
 
     def on_lang(self, *_args) -> None:
-        self.k = self.s * (1.15 if self.lang == "hi" else 1.0)
+        self.scale_type()
         if getattr(self, "sm", None) is not None:
             self.render()
 
     def _on_window_size(self, _window, size) -> None:
         width, height = size
         self.s = max(0.5, min(width, height) / 800.0)
-        self.k = self.s * (1.15 if self.lang == "hi" else 1.0)
+        self.scale_type()  # Latin and Devanagari type, larger in accessibility mode
         self.portrait = height > width
 
     # ------------------------------------------------------------------ from the core
@@ -183,6 +183,7 @@ class KioskApp(App):
         self.zone = known_zone(terminal.get("timezone"), self.zone)
         if state.get("language") in ("hi", "en") and state["language"] != self.lang:
             self.lang = state["language"]
+        self.accessibility_from_state(state)
         session = state.get("session") or {}
         session_id = session.get("session_id")
         if session_id != self._session_id:
@@ -213,6 +214,8 @@ class KioskApp(App):
             # A session ended: back to the start; "back" from the QR check: the home tiles.
             back = ("VERIFY", *services_views.LOOKUP_SCREENS)
             self.local = "home" if previous in back and self._verify_back else "attract"
+            if self.local == "attract":
+                self.back_to_defaults()  # the next citizen: the site's voice and text size
             self.notice = None
             self._last_touch = time.monotonic()
         if screen not in ("VERIFY", *services_views.LOOKUP_SCREENS):
@@ -282,16 +285,17 @@ class KioskApp(App):
         target = services_views.route(self, self.target_screen())
         screen = sm.get_screen(target)
         held = target == "done" and self.state.get("screen") == "IDLE"
-        screen.update(self, self._done_state if held and self._done_state else self.state)
+        shown_state = self._done_state if held and self._done_state else self.state
+        screen.update(self, shown_state)
         if sm.current != target:
             old = sm.current_screen
             sm.current = target
             if old is not None:
                 old.hidden(self)
             screen.shown(self)
-            self.voice.say(self.tr(screen.prompt_key, "hi"))
             for listener in list(self.screen_listeners):
                 listener(target)
+        self.speak_drawn(target, screen.prompt_key, shown_state)  # what is new, if voice is on
         self._render_more_time()
 
     def seconds_left(self) -> int | None:
@@ -317,7 +321,7 @@ class KioskApp(App):
             if self._more_time is None:
                 self._more_time = views.MoreTimeView()
                 self._more_time.open(animation=False)
-                self.voice.say(self.tr("more_time_title", "hi"))
+                self.voice.say(self.tr("more_time_title"), self.lang)
         elif self._more_time is not None:
             self._more_time.dismiss(animation=False)
             self._more_time = None
@@ -423,6 +427,8 @@ class KioskApp(App):
     # ------------------------------------------------------------------ citizen actions
 
     def go_local(self, name: str) -> None:
+        if name == "attract" and self.local != "attract":
+            self.back_to_defaults()
         self.local = name
         self.notice = None
         self.render()

@@ -101,6 +101,9 @@ class KLabel(Label):
     # Type size in px at 1280x800: scaled by the window and, unless latin, +15 % for Hindi.
     base = NumericProperty(30)
     latin = BooleanProperty(False)
+    # The header's words: not enlarged by accessibility mode (screens/accessibility.py), so the
+    # brand, place and clock keep their room beside the buttons.
+    chrome = BooleanProperty(False)
     # Titles: lines of even length (screens/balance.py), no word left alone on a line.
     balance = BooleanProperty(False)
 

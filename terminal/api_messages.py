@@ -30,6 +30,7 @@ VOUCHER = "voucher"  # {"code": voucher id typed} at the bill or paying step
 MOBILE, REPRINT = "mobile", "reprint"  # SMS receipts' number; a citizen's copy of a receipt
 PAY_PART = "pay_part"  # pay only the cash in, where the provider takes part payments
 MAINTENANCE, PAY_CARD, CARD_PIN = "maintenance", "pay_card", "card_pin"
+ACCESSIBILITY = "accessibility"  # {"on": bool}: large text, high contrast, slower timeouts
 # The citizen services (terminal/status_service.py, certificate_service.py,
 # grievance_service.py); a grievance's fee is then paid with confirm / pay_card like a bill.
 STATUS_START, STATUS_LOOKUP, STATUS_PRINT = "status_start", "status_lookup", "status_print"
@@ -54,7 +55,8 @@ SERVICE_INTENTS = (
 )
 INTENTS = (
     START, CONSUMER, CONFIRM, BACK, CANCEL, FINISH, LANGUAGE, MORE_TIME, VERIFY, SCAN,
-    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, MOBILE, REPRINT, PAY_PART, *SERVICE_INTENTS,
+    MAINTENANCE, PAY_CARD, CARD_PIN, VOUCHER, MOBILE, REPRINT, PAY_PART, ACCESSIBILITY,
+    *SERVICE_INTENTS,
 )
 
 # The `maintenance` intent's actions ({"action": ..., ...}); terminal/maintenance.py's action

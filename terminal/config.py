@@ -47,6 +47,7 @@ POSITIVE = {
     "ui.width",
     "ui.height",
     "ui.idle_return_s",
+    "ui.accessibility_timeout_factor",
     "maintenance.lockout_tries",
     "maintenance.lockout_minutes",
     "maintenance.auto_leave_s",

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from drivers.base import BanknoteAcceptor, DeviceStatus, ReceiptPrinter
 from terminal import events as E
 from terminal import scan_events
+from terminal.accessibility import Accessibility, ScaledTimeouts
 from terminal.bill_service import CONSUMER_NUMBER, BillCentral, BillService
 from terminal.card_payment import CardReaderLike
 from terminal.cash_intake import REJECT_MESSAGES, CashIntake
@@ -108,6 +109,7 @@ class Kiosk(LiveFields, BoardFields):
         self.board.subscribe(self._device_changed)
         self.live = LiveSession(clock, config["payment"], self._changed)
         set_id_zone(config["terminal"].get("timezone"))  # ids carry the slips' local date
+        self.accessibility = Accessibility.for_live(self.live, config)  # scales the timeouts
         pay = config["payment"]
         self.cash = CashIntake(
             acceptor, journal, self.live, self.storage, self,
@@ -123,9 +125,10 @@ class Kiosk(LiveFields, BoardFields):
             stop_intake=self.cash.update_acceptor,
             on_cash_settled=self._audit_photo,
         )
+        slowed_card = {**config, "card": ScaledTimeouts(config["card"], self.accessibility)}
         self.bills = BillService(
             central, journal, self.live, self.cash, self,
-            config=config, printer=printer, card_reader=lambda: self.card_reader,
+            config=slowed_card, printer=printer, card_reader=lambda: self.card_reader,
             services=self.services, set_device=self.board.set,
         )
         self.qr = QrLookup(central, journal, self.live, self.bills,
@@ -137,6 +140,7 @@ class Kiosk(LiveFields, BoardFields):
             "maintenance": self._intent_maintenance,
         }
         self.register(self.bills)
+        self.register(self.accessibility)
         self.register(self.qr)
         self.register(money_flows(self))  # vouchers taken back, SMS receipts, reprints
         self.citizen = CitizenServices(self)  # catalogue; status, certificates, grievances
@@ -193,6 +197,7 @@ class Kiosk(LiveFields, BoardFields):
     def changed(self) -> None:
         """Push a fresh snapshot to every listener (the screen, maintenance's device watch)."""
         self._seq += 1
+        self.accessibility.observe()  # a session ended: back to the site's default
         snap = self.snapshot()
         for listener in list(self._listeners):
             try:
@@ -217,6 +222,7 @@ class Kiosk(LiveFields, BoardFields):
             maintenance=maintenance_view(self.maintenance),
             accepted_now_paise=self.cash.notes_allowed_now(),
             info_tile=self.citizen.info.home_tile(services_now),  # the scheme pages' tile
+            accessibility=self.accessibility.view(),
         )
 
     # ------------------------------------------------------------------ intents
@@ -379,7 +385,7 @@ class Kiosk(LiveFields, BoardFields):
         elif s.state == State.PAYING:
             if not live.ask_more_time:
                 live.ask_more_time = True
-                live.deadline = self.clock() + self.config["payment"]["more_time_timeout_s"]
+                live.deadline = self.clock() + live.payment["more_time_timeout_s"]
             elif s.paid_paise > 0:
                 await self.settle(s)  # the citizen left with cash in: a voucher, never a loss
             else:

@@ -124,9 +124,11 @@ def snapshot(
     maintenance: dict[str, Any] | None,
     accepted_now_paise: set[int],
     info_tile: dict[str, Any] | None = None,
+    accessibility: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`info_tile`: the scheme pages' home tile (terminal/info_service.py), while any are
-    cached; it follows the catalogue's categories on the home screen."""
+    cached; it follows the catalogue's categories on the home screen. `accessibility`: the
+    mode's state (terminal/accessibility.py)."""
     s = live.session
     lookup = live.lookup
     if lookup is not None and lookup.get("service") in SESSION_FORMS and s is None:
@@ -136,6 +138,7 @@ def snapshot(
         "screen": screen_of(s, lookup),
         "lookup": lookup,
         "presence": live.presence,
+        "accessibility": accessibility or {"on": False, "default": False, "timeout_factor": 1.0},
         "maintenance": maintenance,
         "language": language,
         "terminal": {

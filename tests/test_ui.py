@@ -434,7 +434,7 @@ async def test_hidden_maintenance_entry(tmp_path):
         assert not h.core.kiosk.maintenance.active
 
 
-HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}
+HEADER_TIDS = {"header_title", "header_location", "header_listen", "lang_hi", "lang_en", "clock"}
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
 
 

@@ -32,7 +32,7 @@ async def shot(ui: UIProcess, name: str, lang: str) -> None:
     shutil.copyfile(path, DOCS / f"{name}-{lang}.png")
 
 
-HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}
+HEADER_TIDS = {"header_title", "header_location", "header_listen", "lang_hi", "lang_en", "clock"}
 
 
 def overlaps(a: list, b: list) -> bool:

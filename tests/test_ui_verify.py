@@ -216,7 +216,7 @@ async def test_a_face_wakes_the_attract_screen(tmp_path):
         assert h.core.kiosk.presence is True
 
 
-HEADER_TIDS = {"header_title", "header_location", "lang_hi", "lang_en", "clock"}
+HEADER_TIDS = {"header_title", "header_location", "header_listen", "lang_hi", "lang_en", "clock"}
 
 
 @pytest.mark.parametrize("size", [(800, 1280), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
