@@ -16,6 +16,7 @@ from screens import fmt
 
 BILL = "bill"
 VERIFY = "verify"
+PRINTER_DOWN = ("printer_unavailable", "printer_out_of_paper")
 SERVICE_KINDS = ("status", "certificate", "grievance", "application", "info")  # services_*.py
 BILL_ICONS = {"electricity": "bolt", "water": "drop", "phone": "phone", "gas": "flame"}
 KIND_ICONS = {"status": "search", "certificate": "certificate", "grievance": "megaphone",
@@ -158,6 +159,18 @@ def plan(words: Words, state: dict[str, Any]) -> list[TilePlan]:
                               title=words.tr("tile_receipt_check"),
                               subtitle=words.tr("tile_verify_sub"), action=VERIFY, kind=VERIFY))
     return plans
+
+
+def reprint_possible(state: dict[str, Any]) -> bool:
+    """The home screen's "print an old receipt" button (screens/reprint_views.py): a core that
+    sends state.home knows the reprint intent (an older one does not), look-ups work and no
+    reason says the printer is down. A button, not a tile: a tenth tile leaves the tiles too
+    small for their words on a 1280x800 panel."""
+    if _home_tiles(state) is None:
+        return False
+    services = state.get("services") or {}
+    reasons = services.get("reasons") if isinstance(services.get("reasons"), list) else []
+    return bool(services.get("lookup", True)) and not any(r in PRINTER_DOWN for r in reasons)
 
 
 def grid_shape(count: int, width: float, height: float, gap: float) -> tuple[int, int]:

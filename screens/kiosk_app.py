@@ -17,7 +17,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from screens import find_provider, maint, services_views, views
+from screens import find_provider, maint, services_views, views, voucher_views
 from screens.accessibility import AccessibleApp
 from screens.client import SessionLink
 from screens.i18n import Translator
@@ -31,7 +31,7 @@ log = logging.getLogger("screens")
 
 KV_FILE = Path(__file__).resolve().parent / "layout.kv"
 LOCAL_IDLE_SCREENS = ("attract", "home", "providers", "find_provider", "unavailable",
-                      "maintenance")
+                      "maintenance", "reprint")
 HINT_SECONDS = 4.0
 TIMED_SCREENS = ("IDENTIFY", "BILL", "PAYING", "CARD")  # the core's deadline runs on these
 COUNTDOWN_FROM_S = 30  # the header shows the seconds left from here down
@@ -103,6 +103,7 @@ class KioskApp(AccessibleApp, App):
         self._presence = False
         self._last_message: str | None = None
         self._lookup_seen: object = None
+        self.overlay: str | None = None  # a keypad over the core's screen (voucher_views)
         self.frame_listeners: list = []  # called after each drawn frame (tests, bench)
         self.screen_listeners: list = []  # called with the new screen name
         self._tasks: list[asyncio.Task] = []
@@ -120,6 +121,7 @@ class KioskApp(AccessibleApp, App):
             self.sm.add_widget(cls())
         services_views.register(self)  # status, certificate, grievance, application
         self.sm.add_widget(find_provider.FindProviderScreen())
+        voucher_views.register(self)  # voucher and SMS keypads, the citizen's reprint
         self.sm.current = "wait"
         Window.bind(size=self._on_window_size, on_flip=self._on_flip)
         Window.bind(on_touch_down=self._on_any_touch_down, on_touch_up=self._on_any_touch_up)
@@ -233,7 +235,7 @@ class KioskApp(AccessibleApp, App):
         key = views.message_key(state)
         if key != self._last_message:
             self._last_message = key
-            if key and key.startswith("qr_") and screen in ("IDENTIFY", "BILL"):
+            if key and key.startswith(("qr_", "voucher_")) and screen in ("IDENTIFY", "BILL"):
                 self.notice = key
         # Someone stepped in front of the camera: wake the attract screen to the home tiles.
         present = bool(state.get("presence"))
@@ -282,7 +284,7 @@ class KioskApp(AccessibleApp, App):
         sm = self.sm
         if sm is None:
             return
-        target = services_views.route(self, self.target_screen())
+        target = voucher_views.route(self, services_views.route(self, self.target_screen()))
         screen = sm.get_screen(target)
         held = target == "done" and self.state.get("screen") == "IDLE"
         shown_state = self._done_state if held and self._done_state else self.state

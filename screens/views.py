@@ -19,6 +19,7 @@ from screens import (
     maint_seal,
     provider_hint,
     step_timer,
+    voucher_words,
 )
 from screens.content import ATTRACT_HINTS, SCANNER_POSITIONS, VERIFY_VERDICTS
 from screens.home_tiles import HomeTile
@@ -160,6 +161,7 @@ class HomeScreen(KioskScreen):
                 grid.add_widget(tile)
             self.lay_out(app)
         self.ids.banner.shown = not cash and lookup
+        self.ids.reprint.shown = home_plan.reprint_possible(state)  # screens/reprint_views.py
         self.ids.banner_text.text = self.banner_text(app, services) if not cash else ""
         self.set_problem(app, app.notice)
 
@@ -292,8 +294,9 @@ class PayingScreen(KioskScreen):
         self.ids.paid.amount = fmt.rupees(session.get("paid_paise", 0))
         self.ids.remaining.amount = fmt.rupees(session.get("remaining_paise", 0))
         self.cash = bool(session.get("cash_in_machine"))
-        key = app.notice or message_key(state) or "insert_note"
+        key = voucher_words.paying_key(app.notice or message_key(state) or "insert_note")
         self.ids.message.text = app.tr(key)
+        self.ids.message.base = voucher_words.message_base(self.ids.message.text)
         notes = [fmt.rupees(p) for p in session.get("accepted_now_paise") or []]
         if getattr(self, "_notes_shown", None) != notes:
             self._notes_shown = notes
@@ -318,6 +321,7 @@ class PayingScreen(KioskScreen):
         title, why = returned_lines(app, returned, session.get("remaining_paise"))
         self.ids.returned.text, self.ids.returned_why.text = title, why
         self.ids.safe_box.shown = self.cash
+        self.ids.vouchers_in.text = voucher_words.vouchers_text(app, session)
 
 
 def returned_lines(app, returned: dict | None, remaining: int | None) -> tuple[str, str]:
@@ -465,12 +469,16 @@ class DoneScreen(KioskScreen):
         refused = bool(refund) or message_key(state) == "payment_refused_refund_voucher"
         if refused:
             amount = 0  # nothing went towards the bill
-        key = message_key(state) or ("payment_successful" if amount else "voucher_issued")
+        key = voucher_words.done_title_key(message_key(state)) or (
+            "payment_successful" if amount else "voucher_issued")
         if refused:
             key = "refund_title"
         if failed:
             key = "print_failed_money_safe"
         self.ids.title.text = app.tr(key)
+        # a long title ("could not be printed — your money is safe") in two lines that leave
+        # room for every money line and the SMS offer under the header
+        self.ids.title.base = 52 if len(self.ids.title.text) <= 24 else 44
         problem = failed or refused
         self.ids.title.color = (0.68, 0.13, 0.11, 1) if problem else (0.05, 0.43, 0.20, 1)
         self.ids.icon.kind = "warning" if problem else "tick"
@@ -487,7 +495,8 @@ class DoneScreen(KioskScreen):
         show_put_in = bool(put_in) and not by_card and not refused
         self.ids.put_in.shown = show_put_in
         self.ids.put_in.text = (
-            f"{app.tr('done_put_in')}: {fmt.rupees(put_in)}" if show_put_in else ""
+            f"{app.tr('done_put_in')}: {fmt.rupees(put_in)}"
+            + voucher_words.put_in_part(app, session) if show_put_in else ""
         )
         slips = [v.get("paise") or 0 for v in (refund, voucher) if v]
         if refused:
@@ -530,6 +539,10 @@ class DoneScreen(KioskScreen):
         wants_help = problem and bool(helpline)
         self.ids.helpline.shown = wants_help
         self.ids.helpline.text = app.tr("help_call", number=helpline) if wants_help else ""
+        extras = voucher_words.done_text(app, session)  # an advance credit, the SMS number
+        self.ids.extras.shown = bool(extras)
+        self.ids.extras.text = extras
+        self.ids.sms.shown = voucher_words.sms_offered(session)
 
     @staticmethod
     def refund_text(app, slips: list[int]) -> str:
@@ -563,7 +576,9 @@ class VerifyScreen(KioskScreen):
         self.ids.waiting.shown = status == "waiting"
         self.ids.checking.shown = status == "checking"
         self.ids.done.shown = status == "done"
-        self.ids.again.shown = status == "done"
+        reprint = status == "done" and key == "qr_receipt_genuine"  # screens/reprint_views.py
+        self.ids.reprint.shown = reprint  # "print a copy" in the footer, in "again"'s place
+        self.ids.again.shown = status == "done" and not reprint
         self.ids.heading.shown = status != "done"  # the verdict is the heading then
         self._spin(
             status == "checking" and self.manager is not None and self.manager.current == self.name

@@ -144,3 +144,13 @@ def test_every_word_the_tiles_use_is_in_both_catalogues():
     for lang in ("hi", "en"):
         entries = parse_po(po_path(lang).read_text(encoding="utf-8"))
         assert not keys - set(entries), lang
+
+
+def test_the_reprint_button_needs_state_home_lookups_and_a_printer():
+    assert home_plan.reprint_possible(state(FULL))
+    assert not home_plan.reprint_possible(state(None))  # an older core: no reprint intent
+    assert not home_plan.reprint_possible(state(FULL, lookup=False))
+    for reason in home_plan.PRINTER_DOWN:
+        snap = state(FULL, cash=False)
+        snap["services"]["reasons"] = [reason]
+        assert not home_plan.reprint_possible(snap), reason
