@@ -9,6 +9,7 @@ configured zone; every slip ends with the helpline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -223,6 +224,9 @@ def build_voucher_receipt(v: VoucherReceipt, width_dots: int = 576) -> PrintDocu
         d.duplicate(v.reprinted_at)
     d.rule()
     _amount(d, v.amount_paise, "रकम", "Amount")
+    code = v.voucher_id.rsplit("-", 1)[-1]  # what a citizen types at a kiosk, for this consumer
+    if re.fullmatch(r"[0-9A-F]{6}", code):
+        d.hindi(f"कोड / Code: {code}", HINDI_TITLE_PX)
     d.rule()
     _voucher_terms(d, v)
     d.rule()

@@ -50,6 +50,8 @@ class VoucherCentral(Protocol):
 
     async def voucher(self, voucher_id: str) -> dict[str, Any]: ...
 
+    async def find_voucher(self, provider: str, consumer_number: str, code: str) -> str: ...
+
     async def redeem_voucher(
         self, voucher_id: str, txn_id: str, provider: str, consumer_number: str) -> int: ...
 
@@ -66,11 +68,16 @@ class AcceptorUpdate(Protocol):
     async def update_acceptor(self) -> None: ...
 
 
+SHORT_CODE = re.compile(r"[0-9A-F]{6}")  # a voucher id's last part, printed big on the slip
+
+
 def normalise(code: object) -> str | None:
-    """The voucher id in what the citizen typed, or None."""
+    """The voucher id, or its short code, in what the citizen typed; None if neither."""
     if not isinstance(code, str) or len(code) > 120:
         return None
     text = "".join(code.split()).upper()
+    if SHORT_CODE.fullmatch(text.removeprefix("V-")):  # the keypad starts with "V-"
+        return text.removeprefix("V-")
     return text if VOUCHER_ID.fullmatch(text) else None
 
 
@@ -93,12 +100,27 @@ class VoucherRedeem:
         return {"voucher": self.typed}
 
     async def typed(self, args: dict) -> None:
-        """{"code": "<voucher id>"} typed on the keypad."""
+        """{"code": "<voucher id>" or its 6-character short code} typed on the keypad. A short
+        code is looked up among this consumer's vouchers at central (a voucher is bound to the
+        consumer it came from), then redeemed like the whole id."""
         voucher_id = normalise(args.get("code"))
         if voucher_id is None:
             self.live.say("voucher_code_invalid")
             raise IntentError("voucher_code_invalid")
+        if SHORT_CODE.fullmatch(voucher_id):
+            voucher_id = await self._by_short_code(voucher_id)
         await self.redeem(voucher_id)
+
+    async def _by_short_code(self, code: str) -> str:
+        s = self.live.need(State.BILL, State.PAYING)
+        if s.bill is None or not s.provider or not s.consumer_number:
+            raise IntentError("not_now")
+        try:
+            return await self.central.find_voucher(s.provider, s.consumer_number, code)
+        except CentralError as exc:
+            key = REFUSALS.get(exc.code or "", "central_unavailable")
+            self.live.say(key)
+            raise IntentError(key) from None
 
     async def scanned(self, voucher_id: str, verified: bool | None) -> None:
         """A voucher QR at the bill or paying step (terminal/qr_lookup.py). A code that fails

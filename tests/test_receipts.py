@@ -147,6 +147,7 @@ ALL_DOCS = {
         vouchers_in=(("V-RJ-JPR-0001-261101100000-ABC123", 50000),)), w),
     "voucher": lambda w: build_voucher_receipt(voucher(), w),
     "voucher-bound": lambda w: build_voucher_receipt(voucher(
+        voucher_id="V-RJ-JPR-0001-261123163500-20AC71",  # as the kiosk makes them: a short code
         consumer_number="0141640640", provider_code="BSNL", mobile="9876543210"), w),
     "voucher-duplicate": lambda w: build_voucher_receipt(
         voucher(duplicate=True, reprinted_at=REPRINTED), w),
@@ -425,3 +426,15 @@ def test_verification_codes() -> None:
     assert parse_qr("https://example.com") is None
     with pytest.raises(ValueError):
         receipt_qr("T|1", "abc")
+
+
+def test_a_voucher_slip_shows_the_short_code_a_citizen_types():
+    """The id's last six characters, big, on a voucher the kiosk made; an id of another shape
+    (an old one) has no short code line."""
+    from drivers.base import ImageBlock
+
+    def pictures(voucher_id: str) -> int:
+        doc = build_voucher_receipt(voucher(voucher_id=voucher_id), 576)
+        return sum(isinstance(b, ImageBlock) for b in doc.blocks)
+
+    assert pictures("V-RJ-JPR-0001-261123163500-20AC71") == pictures("V-20261123-0001") + 1

@@ -219,3 +219,34 @@ async def test_expired_and_unknown_vouchers_are_refused_with_their_own_keys(tmp_
         assert state["screen"] == "BILL"  # nothing was taken: the session never opened
         assert central_redeemed(h) == []
         journal_ok(h)
+
+
+async def test_the_short_code_on_the_slip_finds_the_voucher_of_this_consumer_only(tmp_path):
+    """The 6-character code printed big on the slip is all a citizen types: central finds it among
+    this bill's consumer's vouchers. At another consumer's bill the same code finds nothing."""
+    async with KioskHarness(tmp_path) as h, h.client() as citizen:
+        voucher = await leave_voucher(h, citizen, bill=BSNL)
+        code = voucher["id"].rsplit("-", 1)[1]
+        assert len(code) == 6
+
+        await to_bill(citizen, *JVVNL)  # someone else's bill
+        assert (await citizen.send("confirm"))["ok"]
+        await citizen.wait_screen("PAYING")
+        refused = await citizen.send("voucher", code=f"V-{code}")
+        assert not refused["ok"] and refused["message_key"] == "voucher_not_found"
+        assert central_redeemed(h) == []
+        assert (await citizen.send("cancel"))["ok"]
+        await citizen.wait_screen("CANCELLED")
+        assert (await citizen.send("finish"))["ok"]
+
+        await to_bill(citizen, *BSNL)  # the voucher's own consumer, the keypad's "V-" kept
+        result = await citizen.send("voucher", code=f"v-{code[:3]} {code[3:].lower()}")
+        assert result["ok"], result
+        state = await citizen.wait_for(
+            lambda s: s["screen"] == "PAYING" and s["session"]["paid_paise"] == 50000, 10)
+        assert state["message"]["key"] == "voucher_used"
+        assert central_redeemed(h) == [(voucher["id"], 50000)]
+        for wrong in ("12345", "GHIJKL"):  # not a code, not an id: never sent to central
+            bad = await citizen.send("voucher", code=wrong)
+            assert not bad["ok"] and bad["message_key"] == "voucher_code_invalid"
+        journal_ok(h)

@@ -198,6 +198,27 @@ def advances(store: CentralStore) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+SHORT_CODE = re.compile(r"[0-9A-F]{6}")
+
+
+async def find_voucher(request: web.Request) -> web.Response:
+    """GET /v1/vouchers?provider=P&consumer=C&code=XXXXXX: the voucher of this consumer whose id
+    ends in the short code printed on its slip. A voucher is bound to its consumer, so six
+    characters are enough among that consumer's vouchers; none, or (by chance) two, is 404."""
+    q = request.query
+    provider, consumer, code = q.get("provider", ""), q.get("consumer", ""), q.get("code", "")
+    if not (_CODE.fullmatch(provider) and _DIGITS.fullmatch(consumer)
+            and SHORT_CODE.fullmatch(code)):
+        raise bad_request("provider, consumer (digits) and code (6 of 0-9 A-F) are needed")
+    rows = _store(request)._query(
+        "SELECT voucher_id FROM voucher_terms WHERE provider = ? AND consumer_number = ?"
+        " AND voucher_id LIKE ? ESCAPE '!'", (provider, consumer, f"%-{code}"))
+    if len(rows) != 1:
+        raise ApiError(404, "voucher_not_found",
+                       f"no single voucher of {provider} consumer {consumer} ends in {code}")
+    return web.json_response({"voucher_id": rows[0]["voucher_id"]})
+
+
 async def sim_advances(request: web.Request) -> web.Response:
     if not is_loopback(request.remote):
         raise ApiError(403, "forbidden", "test controls answer on loopback only")
@@ -209,5 +230,6 @@ def attach(app: web.Application) -> None:
     from . import sms_routes
 
     app.router.add_post("/v1/vouchers/{voucher_id}/release", release_voucher)
+    app.router.add_get("/v1/vouchers", find_voucher, allow_head=False)
     app.router.add_get("/_sim/advances", sim_advances, allow_head=False)
     sms_routes.attach(app)

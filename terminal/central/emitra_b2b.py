@@ -311,6 +311,9 @@ class EmitraB2BDialect:
     ) -> None:
         await self.reference.post_voucher(voucher_id, txn_id, amount_paise, issued_at, owner)
 
+    async def find_voucher(self, provider: str, consumer_number: str, code: str) -> str:
+        return await self.reference.find_voucher(provider, consumer_number, code)
+
     async def voucher(self, voucher_id: str) -> dict[str, Any]:
         return await self.reference.voucher(voucher_id)
 

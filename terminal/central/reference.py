@@ -202,6 +202,17 @@ class ReferenceDialect:
             verdict[key] = value
         return verdict
 
+    async def find_voucher(self, provider: str, consumer_number: str, code: str) -> str:
+        """The id of this consumer's voucher whose id ends in `code` (the slip's short code)."""
+        _, payload = await self.client.request(
+            "GET", "/v1/vouchers",
+            query={"provider": provider, "consumer": consumer_number, "code": code})
+        _need(payload, "voucher_id")
+        found = payload["voucher_id"]
+        if not isinstance(found, str) or len(found) > 100 or not found.endswith(f"-{code}"):
+            raise _bad("a voucher that does not end in the code asked for")
+        return found
+
     async def voucher(self, voucher_id: str) -> dict[str, Any]:
         """{"voucher_id", "amount_paise", "status": "active" | "redeemed"}, checked: the kiosk
         tells the citizen what the voucher is worth from this."""
