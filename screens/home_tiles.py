@@ -16,7 +16,7 @@ from screens.home_plan import grid_shape
 from screens.widgets import WHITE, Icon, font_for
 
 TITLE_BASES = (34, 32, 30, 28)  # px at 1280x800 before the Hindi +15 %; 28: body text
-# Large text (accessibility mode, type x 1.25) where 28 does not fit: still as big as normal's 30
+# Where 28 does not fit (large text: type x 1.25, still as big as normal's 30; or a crowded grid)
 LARGE_TEXT_BASES = (26, 24)
 TALL_ENOUGH = 180  # px at 1280x800: below this a tile puts its icon beside its words
 WIDE_RATIO = 1.7  # a tile this much wider than tall also puts it beside them
@@ -119,11 +119,11 @@ class HomeTile(ButtonBehavior, BoxLayout):
             room_w = self.width - 2 * self.padding[0]
             room_h = inner_h - self.spacing - 64 * s  # the icon keeps 64 px at least
         pad = (2 if self.wide else 8) * s  # each label's own
-        large = bool(getattr(app, "accessible", False))
-        # large text: smaller steps, never below normal text's own size
-        for sub_base in (26, 22) if large else (26,):
+        # Large text, or a crowded grid (ten tiles from the catalogue and the scheme pages):
+        # smaller steps before words would spill out of the tile.
+        for sub_base in (26, 22):
             sub_h = text_height(self.subtitle, sub_base * k, room_w, bold=False) + pad
-            for base in (*TITLE_BASES, *(LARGE_TEXT_BASES if large else ())):
+            for base in (*TITLE_BASES, *LARGE_TEXT_BASES):
                 if text_height(self.title, base * k, room_w, bold=True) + pad + sub_h <= room_h:
                     break
             else:
