@@ -13,7 +13,7 @@ from typing import Any
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from screens import fmt
+from screens import fmt, hindi_text
 from screens.services_views import ServiceScreen, button, line, lookup_of, rows, title, verdict
 from screens.views import message_key, session_of
 from screens.widgets import ACCENT_DARK, GREEN, MUTED, RED, Box, KLabel
@@ -109,7 +109,8 @@ class ServiceDoneScreen(ServiceScreen):
             body.add_widget(verdict(app, app.tr(f"svc_{kind}_done"), "tick", GREEN,
                                     tid="done_title"))
         pairs = [("svc_number_shown", app.tr(f"svc_{kind}_no"), number_of(lookup)),
-                 ("receipt_no", app.tr("receipt_no"), str(session.get("receipt_no") or "")),
+                 ("receipt_no", app.tr("receipt_no"),
+                  hindi_text.receipt_number(app, session.get("receipt_no"))),
                  ("svc_fee_paid", app.tr("svc_fee_paid"),
                   fmt.rupees(session.get("amount_paise") or 0))]
         if voucher:
