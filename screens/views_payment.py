@@ -65,6 +65,8 @@ class PayingScreen(KioskScreen):
         self.ids.returned.text, self.ids.returned_why.text = title, why
         self.ids.safe_box.shown = self.cash
         self.ids.vouchers_in.text = voucher_words.vouchers_text(app, session)
+        part = voucher_words.part_payment_button(app, session)
+        self.ids.pay_part.shown, self.ids.pay_part.text = bool(part), part
 
 
 def returned_lines(app, returned: dict | None, remaining: int | None) -> tuple[str, str]:

@@ -50,11 +50,32 @@ def put_in_part(app, session: dict[str, Any]) -> str:
     return f" ({text})" if text else ""
 
 
+def still_due_text(app, session: dict[str, Any]) -> str:
+    """After a part payment: "बिल का बाकी ₹150 अगली बार भरें"."""
+    rest = session.get("still_due_paise")
+    if not isinstance(rest, int) or isinstance(rest, bool) or rest <= 0:
+        return ""
+    return app.tr("part_still_due", amount=fmt.rupees(rest))
+
+
+def part_payment_button(app, session: dict[str, Any]) -> str:
+    """The paying screen's "pay only this much" button, or "" when the core does not offer it
+    (terminal/part_payment.py: a provider that takes part payments, cash in, bill not covered)."""
+    offer = session.get("part_payment")
+    if not isinstance(offer, dict) or not paise_of(offer):
+        return ""
+    rest = offer.get("rest_paise")
+    rest = rest if isinstance(rest, int) and not isinstance(rest, bool) and rest > 0 else 0
+    return app.tr("btn_pay_part", amount=fmt.rupees(paise_of(offer)), rest=fmt.rupees(rest))
+
+
 def done_text(app, session: dict[str, Any]) -> str:
-    """The done screen's extra lines: an advance credit, the number the SMS went to."""
+    """The done screen's extra lines: what the bill still asks after a part payment, an advance
+    credit, the number the SMS went to."""
     sms = session.get("sms") if isinstance(session.get("sms"), dict) else {}
     masked = sms.get("mobile_masked")
-    lines = [advance_text(app, session), app.tr("sms_to", number=masked) if masked else ""]
+    lines = [still_due_text(app, session), advance_text(app, session),
+             app.tr("sms_to", number=masked) if masked else ""]
     return "\n".join(part for part in lines if part)
 
 
