@@ -30,6 +30,8 @@ DEMO_PIN = "246810"
 ENGINEER = "ENG-042"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "slips"
 
+BSNL_640 = ("BSNL", "0141640640")  # ₹640, no advance payment: ₹500 + ₹200 leaves a voucher
+
 
 class FakeClock:
     def __init__(self, start=1_700_000_000.0):
@@ -138,7 +140,7 @@ async def test_cash_collection_equals_the_journal_and_prints_the_slip(tmp_path):
     async with KioskHarness(tmp_path, heartbeat={"token": "t"}) as h:
         hb = await start_heartbeat(h.core)
         try:
-            await pay_jvvnl(h)
+            await pay_jvvnl(h, *BSNL_640)
             m = Maintenance(h.core)
             m.start()
             with pytest.raises(MaintenanceError):
@@ -255,7 +257,7 @@ async def test_second_collection_slip_seal_period_vouchers_and_reprint(tmp_path)
                         if e.data["action"] == "cash_collected"]
             first = await m.dispatch("collect_cash", {"counted": {}, "seal_no": "BAG001"})
             m.leave()
-            await pay_jvvnl(h)  # ₹700 in, a ₹60 voucher out
+            await pay_jvvnl(h, *BSNL_640)  # ₹700 in, a ₹60 voucher out
             await m.enter(ENGINEER, DEMO_PIN)
             second = await m.collect_cash(
                 ENGINEER, counted={"50000": 1, "20000": 1}, seal_no="BAG002"
@@ -298,7 +300,7 @@ async def test_reprint_of_a_collection_journaled_before_seal_numbers(tmp_path):
     """A collection in an old journal (no seal_no, no vouchers fields) still reprints: the
     seal says NOT GIVEN and the vouchers of its period are counted from the journal."""
     async with KioskHarness(tmp_path) as h:
-        await pay_jvvnl(h)
+        await pay_jvvnl(h, *BSNL_640)
         m = Maintenance(h.core).start()
         try:
             await m.enter(ENGINEER, DEMO_PIN)
@@ -376,7 +378,7 @@ async def test_test_note_is_stacked_but_credited_to_nobody(tmp_path):
 
 async def test_every_action_is_journaled_with_the_engineer_id(tmp_path):
     async with KioskHarness(tmp_path) as h:
-        await pay_jvvnl(h)
+        await pay_jvvnl(h, *BSNL_640)
         exits = []
         clock = FakeClock()
         m = Maintenance(h.core, clock=clock, exit_hook=lambda code, why: exits.append(code))

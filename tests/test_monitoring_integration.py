@@ -34,7 +34,8 @@ TERMINAL = {"EMITRA_TERMINAL_ID": "RJ-JPR-0001", "EMITRA_DISTRICT": "Jaipur",
 # payment, then answered once the test makes that trouble.
 EMPTY_IN_THE_DEMO = {"Machines out of service now, with reasons", "Open alarms"}
 # Metrics with a series only while something is wrong (an open alarm, a detail word, a reason).
-ONLY_IN_TROUBLE = {"emitra_alarm", "emitra_device_detail", "emitra_service_unavailable_reason"}
+ONLY_IN_TROUBLE = {"emitra_alarm", "emitra_device_detail", "emitra_service_unavailable_reason",
+                   "emitra_out_of_service_reason"}  # series only while a reason holds
 
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None or PROMTOOL is None,
